@@ -1,0 +1,73 @@
+namespace AnomalyZT.Grains.Config;
+
+/// <summary>Parameters of the robust level detector (median/MAD over a sliding window of closed buckets).</summary>
+public sealed class RobustLevelSettings
+{
+    /// <summary>Closed buckets kept in the baseline window.</summary>
+    public int Window { get; set; } = 96;
+
+    /// <summary>Closed buckets the baseline needs before it may alert.</summary>
+    public int Warmup { get; set; } = 24;
+
+    /// <summary>Robust z-score (deviation / (1.4826·MAD)) at or above which a bucket is anomalous.</summary>
+    public double Threshold { get; set; } = 6.0;
+
+    /// <summary>Smallest scale used in place of a zero MAD, as a fraction of |median|.</summary>
+    public double RelativeFloor { get; set; } = 0.1;
+
+    /// <summary>Smallest scale in the feature's own unit (1 request, 1 byte, 1 %).</summary>
+    public double AbsoluteFloor { get; set; } = 1.0;
+
+    /// <summary><c>upper</c> flags only rises (exfiltration, bursts); <c>both</c> flags drops too.</summary>
+    public string Direction { get; set; } = "upper";
+
+    internal RobustLevelSettings Clone() => (RobustLevelSettings)MemberwiseClone();
+}
+
+/// <summary>Settings of one feature: its bucket span and its detector's parameters.</summary>
+public sealed class FeatureSettings
+{
+    /// <summary>Event-time bucket span in seconds.</summary>
+    public int BucketSeconds { get; set; }
+
+    /// <summary>False turns the feature's detector off (the feature is still tracked).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Robust level detector parameters.</summary>
+    public RobustLevelSettings RobustLevel { get; set; } = new();
+}
+
+/// <summary>First-seen (novelty) settings for resources, source IPs, user agents and destinations.</summary>
+public sealed class FirstSeenSettings
+{
+    /// <summary>Active buckets an entity needs before novelty is reported (a new entity sees only new things).</summary>
+    public int WarmupBuckets { get; set; } = 24;
+
+    /// <summary>Values remembered per entity and kind; the least recently seen is forgotten first.</summary>
+    public int Capacity { get; set; } = 512;
+
+    /// <summary>False turns novelty findings off.</summary>
+    public bool Enabled { get; set; } = true;
+}
+
+/// <summary>The detection configuration (<c>detectors.yaml</c>), resolved to concrete settings per feature.</summary>
+public sealed class DetectionConfig
+{
+    /// <summary>Version recorded on every finding: the file's <c>version</c> or a hash of its content.</summary>
+    public required string Version { get; init; }
+
+    /// <summary>How far behind the partition's newest event a bucket stays open for late events.</summary>
+    public required int AllowedLatenessSeconds { get; init; }
+
+    /// <summary>Novelty settings.</summary>
+    public required FirstSeenSettings FirstSeen { get; init; }
+
+    /// <summary>Settings per feature name (every feature in <see cref="Features.FeatureCatalog"/> has one).</summary>
+    public required IReadOnlyDictionary<string, FeatureSettings> Features { get; init; }
+
+    /// <summary>Settings of one feature.</summary>
+    public FeatureSettings For(string feature) => Features[feature];
+
+    /// <summary>The built-in defaults, used when no file is given.</summary>
+    public static DetectionConfig Default { get; } = DetectionConfigLoader.Parse(string.Empty, "defaults");
+}

@@ -1,0 +1,269 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using AnomalyZT.Grains.Features;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace AnomalyZT.Grains.Config;
+
+/// <summary>A <c>detectors.yaml</c> that cannot be used; the message names the key, the value and what is allowed.</summary>
+public sealed class DetectionConfigException(string message) : Exception(message);
+
+/// <summary>Reads and validates <c>detectors.yaml</c>.</summary>
+/// <remarks>Walks the YAML tree by hand rather than binding to classes so that every error names its key path
+/// (<c>features.bytes_out.robust_level.threshold is -1; it must be greater than 0</c>) and unknown keys are refused
+/// instead of silently ignored: a typo in a threshold must not leave the default in force unnoticed.</remarks>
+public static class DetectionConfigLoader
+{
+    private static readonly string[] TopKeys = ["version", "allowed_lateness_seconds", "first_seen", "defaults", "features"];
+    private static readonly string[] FeatureKeys = ["bucket_seconds", "enabled", "robust_level"];
+    private static readonly string[] RobustKeys = ["window", "warmup", "threshold", "relative_floor", "absolute_floor", "direction"];
+    private static readonly string[] FirstSeenKeys = ["warmup_buckets", "capacity", "enabled"];
+
+    // Floors in each feature's own unit, so that tiny absolute moves on a flat baseline are not news.
+    private static readonly Dictionary<string, double> BuiltInAbsoluteFloors = new(StringComparer.Ordinal)
+    {
+        ["bytes_out"] = 65536,
+        ["egress_bytes"] = 65536,
+        ["ingress_bytes"] = 65536,
+        ["gpu_util"] = 5,
+        ["gpu_util_unattributed"] = 5,
+        ["gpu_mem_used"] = 512,
+        ["requests"] = 2,
+        ["distinct_resources"] = 2,
+        ["distinct_destinations"] = 2,
+        ["distinct_dst_ports"] = 2,
+    };
+
+    /// <summary>Loads and validates a file.</summary>
+    public static DetectionConfig Load(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (IOException ex)
+        {
+            throw new DetectionConfigException($"cannot read detector config '{path}': {ex.Message}");
+        }
+
+        return Parse(text, path);
+    }
+
+    /// <summary>Parses and validates YAML text; <paramref name="source"/> names it in errors.</summary>
+    public static DetectionConfig Parse(string yaml, string source)
+    {
+        YamlMappingNode root;
+        try
+        {
+            var stream = new YamlStream();
+            stream.Load(new StringReader(yaml));
+            root = stream.Documents.Count == 0 ? new YamlMappingNode() : stream.Documents[0].RootNode as YamlMappingNode
+                ?? throw new DetectionConfigException($"{source}: the document must be a mapping of keys to values");
+        }
+        catch (YamlException ex)
+        {
+            throw new DetectionConfigException($"{source}: invalid YAML at line {ex.Start.Line}, column {ex.Start.Column}: {ex.Message}");
+        }
+
+        CheckKeys(root, string.Empty, TopKeys);
+        var version = Scalar(root, "version", string.Empty) ?? "sha256:" + HashPrefix(yaml);
+        var lateness = Int(root, "allowed_lateness_seconds", string.Empty, 300, 0, 86_400);
+
+        var firstSeen = new FirstSeenSettings();
+        if (Child(root, "first_seen") is { } fs)
+        {
+            CheckKeys(fs, "first_seen", FirstSeenKeys);
+            firstSeen.WarmupBuckets = Int(fs, "warmup_buckets", "first_seen", firstSeen.WarmupBuckets, 0, 100_000);
+            firstSeen.Capacity = Int(fs, "capacity", "first_seen", firstSeen.Capacity, 1, 65_536);
+            firstSeen.Enabled = Bool(fs, "enabled", "first_seen", firstSeen.Enabled);
+        }
+
+        var defaults = new FeatureSettings { BucketSeconds = FeatureCatalog.DefaultBucketSeconds };
+        var defaultsNode = Child(root, "defaults");
+        if (defaultsNode is not null)
+        {
+            ApplyFeature(defaultsNode, "defaults", defaults, absoluteFloorSet: out _);
+        }
+
+        var featuresNode = Child(root, "features");
+        var known = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var def in FeatureCatalog.Identity)
+        {
+            known.Add(def.Name);
+        }
+
+        foreach (var def in FeatureCatalog.Node)
+        {
+            known.Add(def.Name);
+        }
+
+        if (featuresNode is not null)
+        {
+            foreach (var (keyNode, _) in featuresNode.Children)
+            {
+                var key = ((YamlScalarNode)keyNode).Value ?? string.Empty;
+                if (!known.Contains(key))
+                {
+                    throw new DetectionConfigException(
+                        $"{source}: features.{key} is not a feature; allowed: {string.Join(", ", known.Order(StringComparer.Ordinal))}");
+                }
+            }
+        }
+
+        var features = new Dictionary<string, FeatureSettings>(StringComparer.Ordinal);
+        foreach (var name in known)
+        {
+            var settings = new FeatureSettings
+            {
+                BucketSeconds = defaults.BucketSeconds,
+                Enabled = defaults.Enabled,
+                RobustLevel = defaults.RobustLevel.Clone(),
+            };
+            var defaultsSetFloor = defaultsNode is not null && Child(defaultsNode, "robust_level") is { } drl && Child(drl, "absolute_floor") is not null;
+            if (!defaultsSetFloor && BuiltInAbsoluteFloors.TryGetValue(name, out var floor))
+            {
+                settings.RobustLevel.AbsoluteFloor = floor;
+            }
+
+            if (featuresNode is not null && Child(featuresNode, name) is { } node)
+            {
+                ApplyFeature(node, "features." + name, settings, out _);
+            }
+
+            features[name] = settings;
+        }
+
+        return new DetectionConfig
+        {
+            Version = version,
+            AllowedLatenessSeconds = lateness,
+            FirstSeen = firstSeen,
+            Features = features,
+        };
+    }
+
+    private static void ApplyFeature(YamlMappingNode node, string path, FeatureSettings target, out bool absoluteFloorSet)
+    {
+        CheckKeys(node, path, FeatureKeys);
+        target.BucketSeconds = Int(node, "bucket_seconds", path, target.BucketSeconds, 10, 86_400);
+        target.Enabled = Bool(node, "enabled", path, target.Enabled);
+        absoluteFloorSet = false;
+        if (Child(node, "robust_level") is not { } rl)
+        {
+            return;
+        }
+
+        var p = path + ".robust_level";
+        CheckKeys(rl, p, RobustKeys);
+        var s = target.RobustLevel;
+        s.Window = Int(rl, "window", p, s.Window, 8, 4096);
+        s.Warmup = Int(rl, "warmup", p, s.Warmup, 3, s.Window);
+        s.Threshold = Double(rl, "threshold", p, s.Threshold, 0.5, 1000);
+        s.RelativeFloor = Double(rl, "relative_floor", p, s.RelativeFloor, 0, 10);
+        s.AbsoluteFloor = Double(rl, "absolute_floor", p, s.AbsoluteFloor, 1e-9, 1e18);
+        absoluteFloorSet = Child(rl, "absolute_floor") is not null;
+        var direction = Scalar(rl, "direction", p) ?? s.Direction;
+        if (direction is not ("upper" or "both"))
+        {
+            throw new DetectionConfigException($"{p}.direction is '{direction}'; it must be 'upper' or 'both'");
+        }
+
+        s.Direction = direction;
+        if (s.Warmup > s.Window)
+        {
+            throw new DetectionConfigException($"{p}.warmup is {s.Warmup}; it must not exceed {p}.window ({s.Window})");
+        }
+    }
+
+    private static YamlMappingNode? Child(YamlMappingNode node, string key)
+    {
+        if (!node.Children.TryGetValue(new YamlScalarNode(key), out var child))
+        {
+            return null;
+        }
+
+        return child as YamlMappingNode ?? throw new DetectionConfigException($"{key} must be a mapping (key: value lines), not a single value or a list");
+    }
+
+    private static void CheckKeys(YamlMappingNode node, string path, string[] allowed)
+    {
+        foreach (var (keyNode, _) in node.Children)
+        {
+            var key = (keyNode as YamlScalarNode)?.Value ?? string.Empty;
+            if (Array.IndexOf(allowed, key) < 0)
+            {
+                var where = path.Length == 0 ? key : path + "." + key;
+                throw new DetectionConfigException($"{where} is not a known key; allowed here: {string.Join(", ", allowed)}");
+            }
+        }
+    }
+
+    private static string? Scalar(YamlMappingNode node, string key, string path)
+    {
+        if (!node.Children.TryGetValue(new YamlScalarNode(key), out var value))
+        {
+            return null;
+        }
+
+        return value is YamlScalarNode scalar
+            ? scalar.Value
+            : throw new DetectionConfigException($"{Join(path, key)} must be a single value");
+    }
+
+    private static int Int(YamlMappingNode node, string key, string path, int fallback, int min, int max)
+    {
+        var text = Scalar(node, key, path);
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
+        {
+            throw new DetectionConfigException($"{Join(path, key)} is '{text}'; it must be a whole number from {min} to {max}");
+        }
+
+        return v;
+    }
+
+    private static double Double(YamlMappingNode node, string key, string path, double fallback, double min, double max)
+    {
+        var text = Scalar(node, key, path);
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !(v >= min && v <= max))
+        {
+            throw new DetectionConfigException(
+                $"{Join(path, key)} is '{text}'; it must be a number from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        return v;
+    }
+
+    private static bool Bool(YamlMappingNode node, string key, string path, bool fallback)
+    {
+        var text = Scalar(node, key, path);
+        return text switch
+        {
+            null => fallback,
+            "true" => true,
+            "false" => false,
+            _ => throw new DetectionConfigException($"{Join(path, key)} is '{text}'; it must be true or false"),
+        };
+    }
+
+    private static string Join(string path, string key) => path.Length == 0 ? key : path + "." + key;
+
+    private static string HashPrefix(string text)
+    {
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(text), digest);
+        return Convert.ToHexStringLower(digest[..6]);
+    }
+}

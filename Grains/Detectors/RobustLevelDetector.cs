@@ -1,0 +1,146 @@
+using AnomalyZT.Grains.Config;
+
+namespace AnomalyZT.Grains.Detectors;
+
+/// <summary>Robust level baseline: median and MAD of the last <c>window</c> closed buckets.</summary>
+/// <remarks>
+/// score = (x − median) / max(1.4826·MAD, relativeFloor·|median|, absoluteFloor). The floors stop a flat
+/// baseline (MAD = 0, typical of quiet service accounts) from turning every wobble into an alert. The median
+/// and MAD resist the anomalies they are meant to find, so anomalous buckets are learned like any other.
+/// Cost per update: O(W log W) on a per-thread scratch array, no allocation.
+/// </remarks>
+public sealed class RobustLevelDetector : ISeriesDetector
+{
+    /// <summary>Name on findings.</summary>
+    public const string DetectorName = "robust-level";
+    private const byte StateVersion = 1;
+    private const double MadToSigma = 1.4826;
+
+    [ThreadStatic]
+    private static double[]? t_scratch;
+
+    private readonly RobustLevelSettings _settings;
+    private readonly bool _twoSided;
+    private readonly double[] _ring;
+    private int _head;
+    private int _count;
+
+    /// <summary>Creates a detector with empty baseline.</summary>
+    public RobustLevelDetector(RobustLevelSettings settings)
+    {
+        _settings = settings;
+        _twoSided = settings.Direction == "both";
+        _ring = new double[settings.Window];
+    }
+
+    /// <inheritdoc />
+    public string Name => DetectorName;
+
+    /// <inheritdoc />
+    public int Seen => _count;
+
+    /// <inheritdoc />
+    public int WarmupNeeded => _settings.Warmup;
+
+    /// <inheritdoc />
+    public DetectorVerdict Update(double value)
+    {
+        if (double.IsNaN(value) || double.IsInfinity(value))
+        {
+            return new DetectorVerdict(false, double.NaN, double.NaN, double.NaN, 0, double.NaN, _count);
+        }
+
+        var verdict = Judge(value);
+        _ring[_head] = value;
+        _head = (_head + 1) % _ring.Length;
+        if (_count < _ring.Length)
+        {
+            _count++;
+        }
+
+        return verdict;
+    }
+
+    /// <inheritdoc />
+    public DetectorVerdict Peek() => Judge(double.NaN);
+
+    private DetectorVerdict Judge(double value)
+    {
+        if (_count == 0)
+        {
+            return new DetectorVerdict(false, double.NaN, double.NaN, double.NaN, 0, double.NaN, 0);
+        }
+
+        var scratch = t_scratch is { } s && s.Length >= _ring.Length ? s : t_scratch = new double[Math.Max(_ring.Length, 256)];
+        var window = scratch.AsSpan(0, _count);
+        _ring.AsSpan(0, _count).CopyTo(window);
+        var median = Median(window);
+        for (var i = 0; i < window.Length; i++)
+        {
+            window[i] = Math.Abs(window[i] - median);
+        }
+
+        var mad = Median(window);
+        var scale = Math.Max(MadToSigma * mad, Math.Max(_settings.RelativeFloor * Math.Abs(median), _settings.AbsoluteFloor));
+        var k = _settings.Threshold;
+        var lower = median - k * scale;
+        var upper = median + k * scale;
+        if (double.IsNaN(value))
+        {
+            return new DetectorVerdict(false, median, lower, upper, 0, double.NaN, _count);
+        }
+
+        var z = (value - median) / scale;
+        var score = _twoSided ? Math.Abs(z) : z;
+        var p = _twoSided ? 2 * Normal.UpperTail(Math.Abs(z)) : Normal.UpperTail(z);
+        var anomaly = _count >= _settings.Warmup && score >= k;
+        return new DetectorVerdict(anomaly, median, lower, upper, score, Math.Min(1, p), _count);
+    }
+
+    private static double Median(Span<double> values)
+    {
+        values.Sort();
+        var mid = values.Length / 2;
+        return values.Length % 2 == 1 ? values[mid] : 0.5 * (values[mid - 1] + values[mid]);
+    }
+
+    /// <inheritdoc />
+    public void Write(BinaryWriter writer)
+    {
+        writer.Write(StateVersion);
+        writer.Write(_ring.Length);
+        writer.Write(_count);
+        // Oldest first, so a restored detector with a different window keeps the newest values.
+        for (var i = 0; i < _count; i++)
+        {
+            writer.Write(_ring[(_head - _count + i + _ring.Length) % _ring.Length]);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Read(BinaryReader reader)
+    {
+        var version = reader.ReadByte();
+        if (version != StateVersion)
+        {
+            throw new InvalidDataException($"robust-level state version {version} is not supported (expected {StateVersion})");
+        }
+
+        _ = reader.ReadInt32();
+        var count = reader.ReadInt32();
+        if (count < 0 || count > 1_000_000)
+        {
+            throw new InvalidDataException($"robust-level state holds {count} values; the state is corrupt");
+        }
+
+        _head = 0;
+        _count = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var v = reader.ReadDouble();
+            _ring[_head] = v;
+            _head = (_head + 1) % _ring.Length;
+            _count = Math.Min(_count + 1, _ring.Length);
+        }
+    }
+}

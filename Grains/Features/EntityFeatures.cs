@@ -1,0 +1,251 @@
+using System.Globalization;
+using AnomalyZT.Grains.Config;
+using AnomalyZT.Grains.Detectors;
+using AnomalyZT.Grains.Interfaces;
+
+namespace AnomalyZT.Grains.Features;
+
+/// <summary>The feature series and novelty trackers of one entity, and how their closed buckets become findings.</summary>
+/// <remarks>Shared by <see cref="AnomalyZT.Grains.IdentityGrain"/> and <see cref="AnomalyZT.Grains.NodeGrain"/> by composition; grains decide which
+/// events feed which feature.</remarks>
+public sealed class EntityFeatures
+{
+    private const byte StateVersion = 1;
+    private readonly DetectionConfig _config;
+    private readonly FeatureSeries _activity;
+
+    /// <summary>Creates empty features for <paramref name="key"/>.</summary>
+    public EntityFeatures(EntityKey key, DetectionConfig config)
+    {
+        Key = key;
+        _config = config;
+        var defs = FeatureCatalog.For(key.Kind);
+        Series = new FeatureSeries[defs.Length];
+        for (var i = 0; i < defs.Length; i++)
+        {
+            Series[i] = new FeatureSeries(defs[i], config.For(defs[i].Name));
+        }
+
+        _activity = Series[0];
+        var novelty = FeatureCatalog.NoveltyFor(key.Kind);
+        Novelty = new NoveltyTracker[novelty.Length];
+        for (var i = 0; i < novelty.Length; i++)
+        {
+            Novelty[i] = new NoveltyTracker(novelty[i], config.FirstSeen, _activity.SpanMs);
+        }
+    }
+
+    /// <summary>The entity.</summary>
+    public EntityKey Key { get; }
+
+    /// <summary>Numeric features, in <see cref="FeatureCatalog"/> slot order.</summary>
+    public FeatureSeries[] Series { get; }
+
+    /// <summary>First-seen trackers, in <see cref="FeatureCatalog"/> order.</summary>
+    public NoveltyTracker[] Novelty { get; }
+
+    /// <summary>Whether novelty is reported: the entity has been active for enough buckets of its first feature.</summary>
+    public bool NoveltyReporting => _config.FirstSeen.Enabled && _activity.ClosedBuckets >= _config.FirstSeen.WarmupBuckets;
+
+    /// <summary>The earliest time at which some open bucket can close.</summary>
+    public long EarliestEndMs
+    {
+        get
+        {
+            var end = long.MaxValue;
+            foreach (var s in Series)
+            {
+                end = Math.Min(end, s.EarliestEndMs);
+            }
+
+            foreach (var n in Novelty)
+            {
+                end = Math.Min(end, n.EarliestEndMs);
+            }
+
+            return end;
+        }
+    }
+
+    /// <summary>Closes buckets ending at or before <paramref name="watermarkMs"/> and appends findings.</summary>
+    public void CloseThrough(long watermarkMs, List<Finding> findings)
+    {
+        var ctx = (Self: this, Findings: findings);
+        foreach (var s in Series)
+        {
+            s.CloseThrough(watermarkMs, ctx, static (c, series, start, value, verdict) =>
+            {
+                if (verdict.IsAnomaly && series.Settings.Enabled)
+                {
+                    c.Findings.Add(c.Self.LevelFinding(series, start, value, verdict));
+                }
+            });
+        }
+
+        foreach (var n in Novelty)
+        {
+            n.CloseThrough(watermarkMs, ctx, static (c, tracker, start, count, examples) =>
+                c.Findings.Add(c.Self.NoveltyFinding(tracker, start, count, examples)));
+        }
+    }
+
+    private Finding LevelFinding(FeatureSeries series, long bucketStart, double value, in DetectorVerdict v)
+    {
+        var def = series.Definition;
+        var ratio = v.Score / series.Settings.RobustLevel.Threshold;
+        var severity = ratio >= 4 ? Severity.Critical : ratio >= 2 ? Severity.High : Severity.Medium;
+        var explanation = string.Create(CultureInfo.InvariantCulture,
+            $"{def.Name} was {Fmt(value)} {def.Unit} in the {series.Settings.BucketSeconds}s bucket from {Iso(bucketStart)}; " +
+            $"expected {Fmt(v.Expected)} (median of {v.BaselineCount} active buckets), normal range {Fmt(v.Lower)}..{Fmt(v.Upper)}; robust z {v.Score:0.0}");
+        return new Finding
+        {
+            Id = Finding.ComputeId(Key.Kind, Key.Id, series.Detector.Name, def.Name, bucketStart),
+            EntityKind = Key.Kind,
+            EntityId = Key.Id,
+            Detector = series.Detector.Name,
+            Feature = def.Name,
+            BucketStartMs = bucketStart,
+            BucketSeconds = series.Settings.BucketSeconds,
+            Observed = value,
+            Expected = v.Expected,
+            Lower = v.Lower,
+            Upper = v.Upper,
+            Score = v.Score,
+            PValue = v.PValue,
+            Severity = severity,
+            ConfigVersion = _config.Version,
+            BaselineCount = v.BaselineCount,
+            Explanation = explanation,
+        };
+    }
+
+    private Finding NoveltyFinding(NoveltyTracker tracker, long bucketStart, int count, IReadOnlyList<string> examples)
+    {
+        const string detector = "first-seen";
+        var more = count > examples.Count ? string.Create(CultureInfo.InvariantCulture, $" and {count - examples.Count} more") : string.Empty;
+        var explanation = string.Create(CultureInfo.InvariantCulture,
+            $"{count} never-seen value(s) for {tracker.Feature} in the bucket from {Iso(bucketStart)}: {string.Join(", ", examples)}{more}; " +
+            $"{tracker.Remembered} values remembered after {_activity.ClosedBuckets} active buckets");
+        return new Finding
+        {
+            Id = Finding.ComputeId(Key.Kind, Key.Id, detector, tracker.Feature, bucketStart),
+            EntityKind = Key.Kind,
+            EntityId = Key.Id,
+            Detector = detector,
+            Feature = tracker.Feature,
+            BucketStartMs = bucketStart,
+            BucketSeconds = (int)(tracker.SpanMs / 1000),
+            Observed = count,
+            Expected = 0,
+            Lower = 0,
+            Upper = 0,
+            Score = count,
+            PValue = double.NaN,
+            Severity = count >= 5 ? Severity.Medium : Severity.Low,
+            ConfigVersion = _config.Version,
+            BaselineCount = tracker.Remembered,
+            Explanation = explanation,
+        };
+    }
+
+    /// <summary>Builds the API view.</summary>
+    public EntityView Describe(int partition, long watermarkMs)
+    {
+        var features = new FeatureView[Series.Length];
+        for (var i = 0; i < Series.Length; i++)
+        {
+            var s = Series[i];
+            var peek = s.Detector.Peek();
+            var current = s.Current;
+            features[i] = new FeatureView
+            {
+                Name = s.Definition.Name,
+                BucketSeconds = s.Settings.BucketSeconds,
+                Detector = s.Detector.Name,
+                ClosedBuckets = s.ClosedBuckets,
+                BaselineCount = s.Detector.Seen,
+                WarmupNeeded = s.Detector.WarmupNeeded,
+                Warmup = s.Detector.Seen >= s.Detector.WarmupNeeded
+                    ? "ready"
+                    : string.Create(CultureInfo.InvariantCulture, $"warming up: {s.Detector.Seen}/{s.Detector.WarmupNeeded} buckets"),
+                LastValue = s.LastValue,
+                LastBucketStartMs = s.LastBucketStartMs,
+                OpenBucketStartMs = current?.StartMs ?? -1,
+                OpenValue = current?.Value ?? double.NaN,
+                Expected = peek.Expected,
+                Lower = peek.Lower,
+                Upper = peek.Upper,
+            };
+        }
+
+        var novelty = new NoveltyView[Novelty.Length];
+        for (var i = 0; i < Novelty.Length; i++)
+        {
+            novelty[i] = new NoveltyView(Novelty[i].Feature, Novelty[i].Remembered, NoveltyReporting);
+        }
+
+        return new EntityView
+        {
+            Kind = Key.Kind,
+            Id = Key.Id,
+            Partition = partition,
+            ConfigVersion = _config.Version,
+            WatermarkMs = watermarkMs,
+            Features = features,
+            Novelty = novelty,
+        };
+    }
+
+    /// <summary>Writes every series and tracker.</summary>
+    public void Write(BinaryWriter writer)
+    {
+        writer.Write(StateVersion);
+        writer.Write(Series.Length);
+        foreach (var s in Series)
+        {
+            s.Write(writer);
+        }
+
+        writer.Write(Novelty.Length);
+        foreach (var n in Novelty)
+        {
+            n.Write(writer);
+        }
+    }
+
+    /// <summary>Restores what <see cref="Write"/> wrote.</summary>
+    public void Read(BinaryReader reader)
+    {
+        var version = reader.ReadByte();
+        if (version != StateVersion)
+        {
+            throw new InvalidDataException($"grain state version {version} is not supported (expected {StateVersion})");
+        }
+
+        var series = reader.ReadInt32();
+        if (series != Series.Length)
+        {
+            throw new InvalidDataException($"grain state has {series} features; this version tracks {Series.Length}");
+        }
+
+        foreach (var s in Series)
+        {
+            s.Read(reader);
+        }
+
+        var novelty = reader.ReadInt32();
+        if (novelty != Novelty.Length)
+        {
+            throw new InvalidDataException($"grain state has {novelty} novelty trackers; this version tracks {Novelty.Length}");
+        }
+
+        foreach (var n in Novelty)
+        {
+            n.Read(reader);
+        }
+    }
+
+    private static string Fmt(double v) => v.ToString(Math.Abs(v) >= 1e6 ? "0.###e0" : "0.##", CultureInfo.InvariantCulture);
+
+    private static string Iso(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+}

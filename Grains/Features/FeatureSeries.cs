@@ -1,0 +1,192 @@
+using AnomalyZT.Grains.Config;
+using AnomalyZT.Grains.Detectors;
+
+namespace AnomalyZT.Grains.Features;
+
+/// <summary>One feature of one entity: its open event-time buckets and the detector judging closed ones.</summary>
+/// <remarks>Only buckets in which the entity was active exist: the baseline describes "how much, when active",
+/// so a service account that runs twice a day is not flagged for every quiet hour. Several buckets may be
+/// open at once while late events are still allowed; they are kept sorted by start.</remarks>
+public sealed class FeatureSeries
+{
+    private const int MaxDistinctPerBucket = 100_000;
+    private readonly List<Bucket> _open = new(2);
+
+    /// <summary>Creates a series with an empty baseline.</summary>
+    public FeatureSeries(FeatureDefinition definition, FeatureSettings settings)
+    {
+        Definition = definition;
+        Settings = settings;
+        SpanMs = settings.BucketSeconds * 1000L;
+        Detector = new RobustLevelDetector(settings.RobustLevel);
+    }
+
+    /// <summary>What the feature is.</summary>
+    public FeatureDefinition Definition { get; }
+
+    /// <summary>Its settings.</summary>
+    public FeatureSettings Settings { get; }
+
+    /// <summary>Its detector.</summary>
+    public ISeriesDetector Detector { get; }
+
+    /// <summary>Bucket span, milliseconds.</summary>
+    public long SpanMs { get; }
+
+    /// <summary>Buckets closed so far.</summary>
+    public long ClosedBuckets { get; private set; }
+
+    /// <summary>Value of the last closed bucket (NaN before any).</summary>
+    public double LastValue { get; private set; } = double.NaN;
+
+    /// <summary>Start of the last closed bucket, Unix ms.</summary>
+    public long LastBucketStartMs { get; private set; } = -1;
+
+    /// <summary>End of the earliest open bucket, or <see cref="long.MaxValue"/> when none is open.</summary>
+    public long EarliestEndMs => _open.Count == 0 ? long.MaxValue : _open[0].Start + SpanMs;
+
+    /// <summary>Start and current value of the newest open bucket, if any.</summary>
+    public (long StartMs, double Value)? Current => _open.Count == 0 ? null : (_open[^1].Start, _open[^1].Value(Definition.Aggregation));
+
+    /// <summary>Adds <paramref name="value"/> to the bucket of <paramref name="timestampMs"/>.</summary>
+    public void Add(long timestampMs, double value)
+    {
+        var bucket = BucketFor(timestampMs);
+        bucket.Sum += value;
+        bucket.Count++;
+    }
+
+    /// <summary>Counts <paramref name="hash"/> once in the distinct set of the bucket of <paramref name="timestampMs"/>.</summary>
+    public void AddDistinct(long timestampMs, ulong hash)
+    {
+        var bucket = BucketFor(timestampMs);
+        bucket.Distinct ??= [];
+        if (bucket.Distinct.Count < MaxDistinctPerBucket)
+        {
+            bucket.Distinct.Add(hash);
+        }
+
+        bucket.Count++;
+    }
+
+    /// <summary>Closes every open bucket that ends at or before <paramref name="watermarkMs"/>, oldest first,
+    /// and calls <paramref name="onClosed"/> with each value and the detector's verdict on it.</summary>
+    public void CloseThrough<TState>(long watermarkMs, TState state, Action<TState, FeatureSeries, long, double, DetectorVerdict> onClosed)
+    {
+        while (_open.Count > 0 && _open[0].Start + SpanMs <= watermarkMs)
+        {
+            var bucket = _open[0];
+            _open.RemoveAt(0);
+            var value = bucket.Value(Definition.Aggregation);
+            ClosedBuckets++;
+            LastValue = value;
+            LastBucketStartMs = bucket.Start;
+            if (!double.IsNaN(value))
+            {
+                var verdict = Detector.Update(value);
+                onClosed(state, this, bucket.Start, value, verdict);
+            }
+        }
+    }
+
+    private Bucket BucketFor(long timestampMs)
+    {
+        var start = timestampMs - (((timestampMs % SpanMs) + SpanMs) % SpanMs);
+        var i = _open.Count - 1;
+        while (i >= 0 && _open[i].Start > start)
+        {
+            i--;
+        }
+
+        if (i >= 0 && _open[i].Start == start)
+        {
+            return _open[i];
+        }
+
+        var bucket = new Bucket { Start = start };
+        _open.Insert(i + 1, bucket);
+        return bucket;
+    }
+
+    /// <summary>Writes open buckets, counters and the detector state.</summary>
+    public void Write(BinaryWriter writer)
+    {
+        writer.Write(ClosedBuckets);
+        writer.Write(LastValue);
+        writer.Write(LastBucketStartMs);
+        writer.Write(_open.Count);
+        foreach (var bucket in _open)
+        {
+            writer.Write(bucket.Start);
+            writer.Write(bucket.Sum);
+            writer.Write(bucket.Count);
+            var distinct = bucket.Distinct;
+            writer.Write(distinct?.Count ?? -1);
+            if (distinct is not null)
+            {
+                var hashes = new ulong[distinct.Count];
+                distinct.CopyTo(hashes);
+                Array.Sort(hashes);
+                foreach (var h in hashes)
+                {
+                    writer.Write(h);
+                }
+            }
+        }
+
+        Detector.Write(writer);
+    }
+
+    /// <summary>Restores what <see cref="Write"/> wrote.</summary>
+    public void Read(BinaryReader reader)
+    {
+        ClosedBuckets = reader.ReadInt64();
+        LastValue = reader.ReadDouble();
+        LastBucketStartMs = reader.ReadInt64();
+        var open = reader.ReadInt32();
+        if (open is < 0 or > 10_000)
+        {
+            throw new InvalidDataException($"feature {Definition.Name} state has {open} open buckets; the state is corrupt");
+        }
+
+        _open.Clear();
+        for (var i = 0; i < open; i++)
+        {
+            var bucket = new Bucket { Start = reader.ReadInt64(), Sum = reader.ReadDouble(), Count = reader.ReadInt64() };
+            var distinct = reader.ReadInt32();
+            if (distinct > MaxDistinctPerBucket)
+            {
+                throw new InvalidDataException($"feature {Definition.Name} bucket holds {distinct} distinct values; the state is corrupt");
+            }
+
+            if (distinct >= 0)
+            {
+                bucket.Distinct = new HashSet<ulong>(distinct);
+                for (var j = 0; j < distinct; j++)
+                {
+                    bucket.Distinct.Add(reader.ReadUInt64());
+                }
+            }
+
+            _open.Add(bucket);
+        }
+
+        Detector.Read(reader);
+    }
+
+    private sealed class Bucket
+    {
+        public long Start;
+        public double Sum;
+        public long Count;
+        public HashSet<ulong>? Distinct;
+
+        public double Value(Aggregation aggregation) => aggregation switch
+        {
+            Aggregation.Sum => Sum,
+            Aggregation.Mean => Count == 0 ? double.NaN : Sum / Count,
+            Aggregation.Distinct => Distinct?.Count ?? 0,
+            _ => double.NaN,
+        };
+    }
+}
