@@ -1,6 +1,11 @@
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
+using AnomalyZT.Silo.Cli;
+using AnomalyZT.Silo.Hosting;
 
-app.MapGet("/", () => "Hello World!");
+if (args.Length > 0 && CliCommands.IsCommand(args[0]))
+{
+    return await CliCommands.RunAsync(args).ConfigureAwait(false);
+}
 
-app.Run();
+var app = SiloHost.Build(args);
+await app.RunAsync().ConfigureAwait(false);
+return 0;

@@ -1,0 +1,8 @@
+using System.CommandLine;
+
+namespace AnomalyZT.Silo.Cli;
+
+internal static partial class CliCommands
+{
+    private static void AddSampleCommands(RootCommand root) => _ = root;
+}

@@ -1,0 +1,191 @@
+using AnomalyZT.Grains.Config;
+using AnomalyZT.Ingest;
+using AnomalyZT.Silo.Api;
+using AnomalyZT.Silo.Runtime;
+using AnomalyZT.Silo.Security;
+using AnomalyZT.Silo.State;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using OpenTelemetry;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+namespace AnomalyZT.Silo.Hosting;
+
+/// <summary>The composition root: the only place that reads <see cref="IConfiguration"/>.</summary>
+public static partial class SiloHost
+{
+    /// <summary>Builds the silo web application. <paramref name="configure"/> lets tests and tools override settings.</summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        builder.Configuration.AddEnvironmentVariables("ANOMALYZT_");
+        configure?.Invoke(builder);
+        var services = builder.Services;
+        var config = builder.Configuration;
+
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, Serialization.AnomalyJsonContext.Default));
+        services.AddSingleton(TimeProvider.System);
+        services.AddSqliteStateStore();
+        services.AddOptions<EmbeddedRuntimeOptions>().BindConfiguration(EmbeddedRuntimeOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<EmbeddedRuntimeOptions>, EmbeddedRuntimeOptionsValidator>();
+        services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>();
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName);
+        services.AddOptions<ObservabilityOptions>().BindConfiguration(ObservabilityOptions.SectionName);
+
+        services.AddSingleton(sp => new LineDecoder(sp.GetRequiredService<IOptions<IngestOptions>>().Value));
+        services.AddSingleton(sp => new RuntimeMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddSingleton(sp => LoadDetection(sp.GetRequiredService<IOptions<EmbeddedRuntimeOptions>>().Value));
+        services.AddSingleton(sp => new AlertFileWriter(Path.Combine(sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value.DataDirectory, "alerts.jsonl")));
+        services.AddSingleton<IGrainRuntime>(sp =>
+        {
+            var alerts = sp.GetRequiredService<AlertFileWriter>();
+            return new EmbeddedRuntime(
+                sp.GetRequiredService<IOptions<EmbeddedRuntimeOptions>>().Value,
+                sp.GetRequiredService<DetectionConfig>(),
+                sp.GetRequiredService<IStateStore>(),
+                alerts.WriteAsync,
+                sp.GetRequiredService<RuntimeMetrics>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<EmbeddedRuntime>>());
+        });
+        services.AddHostedService<RuntimeHostedService>();
+
+        services.AddSingleton(sp => CreateKeyRegistry(sp));
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(Policies.Ingest, p => p.RequireRole(Roles.Shipper, Roles.Admin))
+            .AddPolicy(Policies.Read, p => p.RequireRole(Roles.Viewer, Roles.Admin))
+            .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireRole(Roles.Admin).Build());
+
+        AddTelemetry(services, config.GetSection(ObservabilityOptions.SectionName).Get<ObservabilityOptions>() ?? new());
+
+        var app = builder.Build();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapIngest();
+        app.MapQueries();
+        return app;
+    }
+
+    private static DetectionConfig LoadDetection(EmbeddedRuntimeOptions options) =>
+        string.IsNullOrWhiteSpace(options.DetectorsFile) ? DetectionConfig.Default : DetectionConfigLoader.Load(options.DetectorsFile);
+
+    private static ApiKeyRegistry CreateKeyRegistry(IServiceProvider sp)
+    {
+        var auth = sp.GetRequiredService<IOptions<AuthOptions>>().Value;
+        if (auth.Keys.Count > 0)
+        {
+            return new ApiKeyRegistry(auth.Keys);
+        }
+
+        var dataDirectory = sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value.DataDirectory;
+        var (keys, created) = InitialKeys.LoadOrCreate(dataDirectory);
+        var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("AnomalyZT.Silo.Security");
+        if (created is not null)
+        {
+            var createdPath = Path.GetFullPath(created);
+            LogInitialKeys(logger, createdPath);
+        }
+        else
+        {
+            var keysPath = Path.GetFullPath(Path.Combine(dataDirectory, InitialKeys.KeysFile));
+            LogStoredKeys(logger, keys.Count, keysPath);
+        }
+
+        return new ApiKeyRegistry(keys);
+    }
+
+    private static void AddTelemetry(IServiceCollection services, ObservabilityOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.OtlpEndpoint))
+        {
+            return;
+        }
+
+        var endpoint = new Uri(options.OtlpEndpoint);
+        var protocol = options.OtlpProtocol == "http/protobuf" ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc;
+        var meters = Sdk.CreateMeterProviderBuilder()
+            .AddMeter(RuntimeMetrics.Name)
+            .AddOtlpExporter(o =>
+            {
+                o.Endpoint = endpoint;
+                o.Protocol = protocol;
+            })
+            .Build();
+        var traces = Sdk.CreateTracerProviderBuilder()
+            .AddSource(RuntimeMetrics.Name)
+            .AddOtlpExporter(o =>
+            {
+                o.Endpoint = endpoint;
+                o.Protocol = protocol;
+            })
+            .Build();
+        services.AddSingleton(meters);
+        services.AddSingleton(traces);
+    }
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning,
+        Message = "No API keys configured: generated admin, shipper and viewer keys; read them once from {Path} (owner-only), then configure Auth:Keys")]
+    private static partial void LogInitialKeys(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Using {Count} generated API keys from {Path}")]
+    private static partial void LogStoredKeys(ILogger logger, int count, string path);
+}
+
+internal sealed class EmbeddedRuntimeOptionsValidator : IValidateOptions<EmbeddedRuntimeOptions>
+{
+    public ValidateOptionsResult Validate(string? name, EmbeddedRuntimeOptions o)
+    {
+        var errors = new List<string>();
+        if (o.Partitions is < 1 or > 4096)
+        {
+            errors.Add($"Runtime:Partitions is {o.Partitions}; Runtime:Partitions must be from 1 to 4096");
+        }
+
+        if (o.QueueCapacity is < 16 or > 10_000_000)
+        {
+            errors.Add($"Runtime:QueueCapacity is {o.QueueCapacity}; Runtime:QueueCapacity must be from 16 to 10000000");
+        }
+
+        if (o.CheckpointInterval < TimeSpan.FromMilliseconds(100))
+        {
+            errors.Add($"Runtime:CheckpointInterval is {o.CheckpointInterval}; Runtime:CheckpointInterval must be at least 00:00:00.1");
+        }
+
+        if (!string.IsNullOrWhiteSpace(o.DetectorsFile))
+        {
+            try
+            {
+                DetectionConfigLoader.Load(o.DetectorsFile);
+            }
+            catch (DetectionConfigException ex)
+            {
+                errors.Add("Runtime:DetectorsFile: " + ex.Message);
+            }
+        }
+
+        try
+        {
+            _ = new Grains.Runtime.NodeInventory(o.Inventory);
+        }
+        catch (ArgumentException ex)
+        {
+            errors.Add("Runtime:" + ex.Message);
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+internal sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
+{
+    public ValidateOptionsResult Validate(string? name, IngestOptions options)
+    {
+        var errors = options.Validate();
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,303 @@
+using System.Buffers;
+using AnomalyZT.Grains.Config;
+using AnomalyZT.Grains.Interfaces;
+using AnomalyZT.Grains.Runtime;
+using AnomalyZT.Silo.State;
+using Microsoft.Extensions.Logging;
+
+namespace AnomalyZT.Silo.Runtime;
+
+/// <summary>In-process partitions: a bounded queue and one worker each. The default runtime of a single silo.</summary>
+/// <remarks>The event-time clock is global: after each admitted batch the newest event time is announced to every
+/// partition in-band (a tick behind the batch's events), so quiet partitions close their buckets too, and a
+/// single-producer replay is deterministic.</remarks>
+public sealed partial class EmbeddedRuntime : IGrainRuntime
+{
+    private readonly PartitionWorker[] _workers;
+    private readonly EventRouter _router;
+    private readonly IStateStore? _store;
+    private readonly Func<IReadOnlyList<Finding>, ValueTask>? _onFindings;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly TimeSpan _checkpointInterval;
+    private readonly Task[] _running;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _dispatchLock = new();
+    private Task? _checkpointLoop;
+    private long _announcedHighWaterMs = long.MinValue;
+    private int _state; // 0 new, 1 running, 2 stopped
+
+    /// <summary>Creates the runtime. <paramref name="store"/> may be null (replay without persistence);
+    /// <paramref name="onFindings"/> sees every finding once its checkpoint is committed.</summary>
+    public EmbeddedRuntime(
+        EmbeddedRuntimeOptions options,
+        DetectionConfig config,
+        IStateStore? store,
+        Func<IReadOnlyList<Finding>, ValueTask>? onFindings,
+        RuntimeMetrics metrics,
+        TimeProvider time,
+        ILogger<EmbeddedRuntime> logger)
+    {
+        if (options.Partitions is < 1 or > 4096)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), $"Runtime:Partitions is {options.Partitions}; it must be from 1 to 4096");
+        }
+
+        Config = config;
+        Metrics = metrics;
+        _store = store;
+        _onFindings = onFindings;
+        _time = time;
+        _logger = logger;
+        _checkpointInterval = options.CheckpointInterval;
+        _router = new EventRouter(new NodeInventory(options.Inventory));
+        _workers = new PartitionWorker[options.Partitions];
+        for (var i = 0; i < _workers.Length; i++)
+        {
+            _workers[i] = new PartitionWorker(new Partition(i, config), this, options.QueueCapacity);
+        }
+
+        _running = new Task[_workers.Length];
+        metrics.ObserveQueues(this);
+    }
+
+    /// <summary>Detection config in force.</summary>
+    public DetectionConfig Config { get; }
+
+    /// <inheritdoc />
+    public int PartitionCount => _workers.Length;
+
+    /// <inheritdoc />
+    public bool IsRunning => Volatile.Read(ref _state) == 1;
+
+    internal RuntimeMetrics Metrics { get; }
+
+    internal long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    internal IEnumerable<(int Partition, int Depth, long LagMs)> QueueStates()
+    {
+        foreach (var w in _workers)
+        {
+            var p = w.Partition;
+            var lag = p.WatermarkMs == long.MinValue ? 0 : Math.Max(0, NowMs - p.WatermarkMs);
+            yield return (p.Index, w.Depth, lag);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task StartAsync(CancellationToken ct)
+    {
+        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
+        {
+            throw new InvalidOperationException("the runtime was already started");
+        }
+
+        if (_store is not null)
+        {
+            var restored = 0;
+            for (var p = 0; p < _workers.Length; p++)
+            {
+                foreach (var snapshot in await _store.LoadSnapshotsAsync(p, ct).ConfigureAwait(false))
+                {
+                    _workers[snapshot.Key.Partition(_workers.Length)].Partition.Restore(snapshot.Key, snapshot.Data);
+                    restored++;
+                }
+            }
+
+            LogRestored(restored, _workers.Length);
+        }
+
+        for (var i = 0; i < _workers.Length; i++)
+        {
+            _running[i] = Task.Run(_workers[i].RunAsync, CancellationToken.None);
+        }
+
+        if (_store is not null && _checkpointInterval > TimeSpan.Zero)
+        {
+            _checkpointLoop = CheckpointLoopAsync(_stopping.Token);
+        }
+    }
+
+    /// <inheritdoc />
+    public DispatchResult TryDispatch(ReadOnlySpan<EngineEvent> events)
+    {
+        if (!IsRunning)
+        {
+            return new DispatchResult(false, 0, 0, TimeSpan.FromSeconds(5));
+        }
+
+        var routed = ArrayPool<RoutedEvent>.Shared.Rent(Math.Max(2, events.Length * 2));
+        var counts = ArrayPool<int>.Shared.Rent(_workers.Length);
+        try
+        {
+            Array.Clear(counts, 0, _workers.Length);
+            var n = 0;
+            var unattributed = 0;
+            var high = long.MinValue;
+            foreach (ref readonly var e in events)
+            {
+                var k = _router.Route(e, routed.AsSpan(n, 2));
+                if (k == 0)
+                {
+                    unattributed++;
+                }
+
+                for (var j = n; j < n + k; j++)
+                {
+                    counts[routed[j].Key.Partition(_workers.Length)]++;
+                }
+
+                n += k;
+                high = Math.Max(high, e.TimestampMs);
+            }
+
+            // Reserve every partition's share or none: a refused batch leaves no trace, so the shipper's retry
+            // of the whole body cannot double-count.
+            for (var p = 0; p < _workers.Length; p++)
+            {
+                if (counts[p] != 0 && !_workers[p].TryReserve(counts[p]))
+                {
+                    for (var q = 0; q < p; q++)
+                    {
+                        if (counts[q] != 0)
+                        {
+                            _workers[q].Unreserve(counts[q]);
+                        }
+                    }
+
+                    Metrics.Refused(events.Length);
+                    return new DispatchResult(false, 0, 0, TimeSpan.FromSeconds(1));
+                }
+            }
+
+            // One batch at a time enqueues, so its tick follows all of its events in every queue.
+            lock (_dispatchLock)
+            {
+                for (var j = 0; j < n; j++)
+                {
+                    _workers[routed[j].Key.Partition(_workers.Length)].Post(new Message(MessageKind.Event, routed[j]));
+                }
+
+                if (high > _announcedHighWaterMs)
+                {
+                    _announcedHighWaterMs = high;
+                    foreach (var w in _workers)
+                    {
+                        w.Post(new Message(MessageKind.Tick, Value: high));
+                    }
+                }
+            }
+
+            return new DispatchResult(true, n, unattributed, TimeSpan.Zero);
+        }
+        finally
+        {
+            ArrayPool<RoutedEvent>.Shared.Return(routed, clearArray: true);
+            ArrayPool<int>.Shared.Return(counts);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task FlushAsync(CancellationToken ct) => BroadcastAsync(MessageKind.Flush, ct);
+
+    /// <inheritdoc />
+    public Task CloseAllAsync(CancellationToken ct) => BroadcastAsync(MessageKind.CloseAll, ct);
+
+    /// <inheritdoc />
+    public Task<EntityView?> DescribeAsync(EntityKey key, CancellationToken ct)
+    {
+        var reply = new TaskCompletionSource<EntityView?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _workers[key.Partition(_workers.Length)].Post(new Message(MessageKind.Describe, new RoutedEvent(key, default, default), Describe: reply));
+        return reply.Task.WaitAsync(ct);
+    }
+
+    private async Task BroadcastAsync(MessageKind kind, CancellationToken ct)
+    {
+        var waits = new Task[_workers.Length];
+        for (var i = 0; i < _workers.Length; i++)
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _workers[i].Post(new Message(kind, Done: done));
+            waits[i] = done.Task;
+        }
+
+        await Task.WhenAll(waits).WaitAsync(ct).ConfigureAwait(false);
+    }
+
+    private async Task CheckpointLoopAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(_checkpointInterval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+            {
+                foreach (var w in _workers)
+                {
+                    w.Post(new Message(MessageKind.Checkpoint));
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
+        }
+    }
+
+    internal async ValueTask CommitAsync(Checkpoint checkpoint)
+    {
+        if (_store is not null)
+        {
+            await _store.CommitAsync(checkpoint, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        if (checkpoint.Findings.Count > 0)
+        {
+            Metrics.Findings(checkpoint.Findings);
+            if (_onFindings is not null)
+            {
+                await _onFindings(checkpoint.Findings).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task StopAsync(CancellationToken ct)
+    {
+        if (Interlocked.CompareExchange(ref _state, 2, 1) != 1)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_checkpointLoop is not null)
+        {
+            await _checkpointLoop.ConfigureAwait(false);
+        }
+
+        foreach (var w in _workers)
+        {
+            w.Complete();
+        }
+
+        await Task.WhenAll(_running).WaitAsync(ct).ConfigureAwait(false);
+        LogStopped(_workers.Length);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    internal void LogWorkerError(int partition, MessageKind kind, Exception ex) => LogWorkerFailure(partition, kind.ToString(), ex);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Restored {Grains} grains into {Partitions} partitions")]
+    private partial void LogRestored(int grains, int partitions);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Stopped {Partitions} partitions after a final checkpoint")]
+    private partial void LogStopped(int partitions);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "Partition {Partition} failed handling a {Kind} message; it goes on")]
+    private partial void LogWorkerFailure(int partition, string kind, Exception ex);
+}

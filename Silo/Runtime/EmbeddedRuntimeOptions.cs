@@ -1,0 +1,25 @@
+using AnomalyZT.Grains.Runtime;
+
+namespace AnomalyZT.Silo.Runtime;
+
+/// <summary>Embedded runtime settings (section <c>Runtime</c>).</summary>
+public sealed class EmbeddedRuntimeOptions
+{
+    /// <summary>Configuration section.</summary>
+    public const string SectionName = "Runtime";
+
+    /// <summary>Partitions (worker queues). Fixed for the life of a data folder.</summary>
+    public int Partitions { get; set; } = 64;
+
+    /// <summary>Messages a partition may hold before ingest answers 429.</summary>
+    public int QueueCapacity { get; set; } = 16_384;
+
+    /// <summary>How often dirty grains, findings and dead letters are committed to the state store.</summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Path of <c>detectors.yaml</c>; empty uses the built-in defaults.</summary>
+    public string DetectorsFile { get; set; } = string.Empty;
+
+    /// <summary>IP/CIDR → node entries for flows.</summary>
+    public List<InventoryEntry> Inventory { get; set; } = [];
+}

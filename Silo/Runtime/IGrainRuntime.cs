@@ -1,0 +1,39 @@
+using AnomalyZT.Grains.Interfaces;
+
+namespace AnomalyZT.Silo.Runtime;
+
+/// <summary>Outcome of handing a batch of events to the runtime.</summary>
+/// <param name="Admitted">False when a partition had no room: nothing of the batch was taken; retry after <paramref name="RetryAfter"/>.</param>
+/// <param name="Routed">Grain messages enqueued (a flow between two known nodes counts twice).</param>
+/// <param name="Unattributed">Events no grain owns (flows between addresses the inventory does not know).</param>
+/// <param name="RetryAfter">When to retry a refused batch.</param>
+public readonly record struct DispatchResult(bool Admitted, int Routed, int Unattributed, TimeSpan RetryAfter);
+
+/// <summary>The seam between ingest and the grains: embedded (in-process partitions) or cluster (RabbitMQ queues).</summary>
+public interface IGrainRuntime : IAsyncDisposable
+{
+    /// <summary>Partitions the key space is split into.</summary>
+    int PartitionCount { get; }
+
+    /// <summary>Restores grain state and starts the partition workers.</summary>
+    Task StartAsync(CancellationToken ct);
+
+    /// <summary>True once started and until stopped.</summary>
+    bool IsRunning { get; }
+
+    /// <summary>Routes and enqueues a batch, all or nothing: either every event is admitted, or none is and the
+    /// caller answers 429. Never blocks.</summary>
+    DispatchResult TryDispatch(ReadOnlySpan<EngineEvent> events);
+
+    /// <summary>Waits until every partition has processed what was enqueued before the call, then checkpoints.</summary>
+    Task FlushAsync(CancellationToken ct);
+
+    /// <summary>Closes every open bucket now (end of a replayed input), then flushes.</summary>
+    Task CloseAllAsync(CancellationToken ct);
+
+    /// <summary>The grain of <paramref name="key"/> as its partition sees it, or null if it has none.</summary>
+    Task<EntityView?> DescribeAsync(EntityKey key, CancellationToken ct);
+
+    /// <summary>Drains the partitions, writes a last checkpoint and stops.</summary>
+    Task StopAsync(CancellationToken ct);
+}

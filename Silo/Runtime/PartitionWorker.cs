@@ -1,0 +1,173 @@
+using System.Threading.Channels;
+using AnomalyZT.Grains.Interfaces;
+using AnomalyZT.Grains.Runtime;
+using AnomalyZT.Silo.State;
+
+namespace AnomalyZT.Silo.Runtime;
+
+/// <summary>The one thread of control of a partition: drains its queue, applies events to the grains, moves the
+/// clock, and commits checkpoints. Grain code therefore never needs a lock.</summary>
+internal sealed partial class PartitionWorker
+{
+    private readonly Channel<Message> _queue = Channel.CreateUnbounded<Message>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly List<Finding> _findings = [];
+    private readonly List<DeadLetter> _deadLetters = [];
+    private readonly EmbeddedRuntime _runtime;
+    private readonly int _capacity;
+    private int _depth;
+
+    public PartitionWorker(Partition partition, EmbeddedRuntime runtime, int capacity)
+    {
+        Partition = partition;
+        _runtime = runtime;
+        _capacity = capacity;
+    }
+
+    public Partition Partition { get; }
+
+    /// <summary>Events admitted and not yet applied.</summary>
+    public int Depth => Volatile.Read(ref _depth);
+
+    /// <summary>Reserves room for <paramref name="count"/> events. An empty queue always admits, so one body larger
+    /// than the capacity still makes progress; memory stays bounded by capacity plus one body.</summary>
+    public bool TryReserve(int count)
+    {
+        while (true)
+        {
+            var depth = Volatile.Read(ref _depth);
+            if (depth != 0 && depth + count > _capacity)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _depth, depth + count, depth) == depth)
+            {
+                return true;
+            }
+        }
+    }
+
+    public void Unreserve(int count) => Interlocked.Add(ref _depth, -count);
+
+    public void Post(in Message message) => _queue.Writer.TryWrite(message);
+
+    public void Complete() => _queue.Writer.TryComplete();
+
+    public async Task RunAsync()
+    {
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var message))
+            {
+                await HandleAsync(message).ConfigureAwait(false);
+            }
+        }
+
+        await CheckpointAsync().ConfigureAwait(false);
+    }
+
+    private async ValueTask HandleAsync(Message m)
+    {
+        try
+        {
+            switch (m.Kind)
+            {
+                case MessageKind.Event:
+                    Interlocked.Decrement(ref _depth);
+                    if (!Partition.Apply(m.Event))
+                    {
+                        _deadLetters.Add(LateLetter(m.Event));
+                        _runtime.Metrics.LateEvent();
+                    }
+
+                    break;
+                case MessageKind.Tick:
+                    Advance(m.Value);
+                    break;
+                case MessageKind.Describe:
+                    m.Describe!.TrySetResult(Partition.Describe(m.Event.Key));
+                    break;
+                case MessageKind.CloseAll:
+                    Partition.CloseAll(_findings);
+                    await CheckpointAsync().ConfigureAwait(false);
+                    m.Done!.TrySetResult();
+                    break;
+                case MessageKind.Flush:
+                    await CheckpointAsync().ConfigureAwait(false);
+                    m.Done!.TrySetResult();
+                    break;
+                case MessageKind.Checkpoint:
+                    await CheckpointAsync().ConfigureAwait(false);
+                    break;
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A bug in one grain must not stop the partition: record it, dead-letter the event, go on.
+            _runtime.LogWorkerError(Partition.Index, m.Kind, ex);
+            if (m.Kind == MessageKind.Event)
+            {
+                _deadLetters.Add(new DeadLetter(0, _runtime.NowMs, "internal:" + m.Event.Key, 0,
+                    "internal error while applying the event: " + ex.GetType().Name, []));
+            }
+
+            m.Done?.TrySetException(ex);
+            m.Describe?.TrySetException(ex);
+        }
+    }
+
+    private void Advance(long highWaterMs)
+    {
+        var closedBefore = Partition.BucketsClosed;
+        Partition.Advance(highWaterMs, _findings);
+        _runtime.Metrics.BucketsClosed(Partition.BucketsClosed - closedBefore);
+    }
+
+    private async ValueTask CheckpointAsync()
+    {
+        var snapshots = Partition.TakeDirtySnapshots();
+        if (snapshots.Count == 0 && _findings.Count == 0 && _deadLetters.Count == 0)
+        {
+            return;
+        }
+
+        var now = _runtime.NowMs;
+        var grainSnapshots = new GrainSnapshot[snapshots.Count];
+        for (var i = 0; i < snapshots.Count; i++)
+        {
+            grainSnapshots[i] = new GrainSnapshot(snapshots[i].Key, Partition.Index, 1, snapshots[i].Data, now);
+        }
+
+        var findings = _findings.ToArray();
+        var checkpoint = new Checkpoint(grainSnapshots, findings, _deadLetters.ToArray());
+        _findings.Clear();
+        _deadLetters.Clear();
+        await _runtime.CommitAsync(checkpoint).ConfigureAwait(false);
+    }
+
+    private DeadLetter LateLetter(in RoutedEvent e)
+    {
+        var reason = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"event time {DateTimeOffset.FromUnixTimeMilliseconds(e.Event.TimestampMs):O} is older than the partition watermark " +
+            $"{DateTimeOffset.FromUnixTimeMilliseconds(Partition.WatermarkMs):O} (allowed lateness {Partition.Config.AllowedLatenessSeconds}s); its bucket is closed");
+        return new DeadLetter(0, _runtime.NowMs, "late:" + e.Key, 0, reason, EventDescription.ToJson(e));
+    }
+}
+
+internal enum MessageKind : byte
+{
+    Event,
+    Tick,
+    Describe,
+    Flush,
+    CloseAll,
+    Checkpoint,
+}
+
+internal readonly record struct Message(
+    MessageKind Kind,
+    RoutedEvent Event = default,
+    long Value = 0,
+    TaskCompletionSource? Done = null,
+    TaskCompletionSource<EntityView?>? Describe = null);

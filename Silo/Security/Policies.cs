@@ -1,0 +1,11 @@
+namespace AnomalyZT.Silo.Security;
+
+/// <summary>Authorization policies: which roles may call which endpoints.</summary>
+internal static class Policies
+{
+    /// <summary>Posting events: shippers and admins.</summary>
+    public const string Ingest = "ingest";
+
+    /// <summary>Reading alerts, entities, dead letters: viewers and admins.</summary>
+    public const string Read = "read";
+}

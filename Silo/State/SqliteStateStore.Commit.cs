@@ -1,0 +1,212 @@
+using System.Globalization;
+using System.Text.Json;
+using AnomalyZT.Grains.Interfaces;
+using AnomalyZT.Silo.Serialization;
+using Microsoft.Data.Sqlite;
+
+namespace AnomalyZT.Silo.State;
+
+/// <summary>The write side: one checkpoint, one transaction.</summary>
+public sealed partial class SqliteStateStore
+{
+    private const string UpsertSnapshotSql = """
+        INSERT INTO grain_snapshots (kind, id, partition, state_version, data, updated_at_ms)
+        VALUES ($kind, $id, $partition, $state_version, $data, $updated_at_ms)
+        ON CONFLICT (kind, id) DO UPDATE SET
+            partition = excluded.partition,
+            state_version = excluded.state_version,
+            data = excluded.data,
+            updated_at_ms = excluded.updated_at_ms;
+        """;
+
+    private const string InsertFindingSql = """
+        INSERT INTO findings (id, entity_kind, entity_id, detector, feature, bucket_start_ms, severity, json)
+        VALUES ($id, $entity_kind, $entity_id, $detector, $feature, $bucket_start_ms, $severity, $json)
+        ON CONFLICT (id) DO NOTHING;
+        """;
+
+    private const string AppendDeadLetterSql = """
+        INSERT INTO dead_letters (received_at_ms, source, line_number, reason, payload)
+        VALUES ($received_at_ms, $source, $line_number, $reason, $payload);
+        """;
+
+    /// <inheritdoc />
+    public async Task CommitAsync(Checkpoint checkpoint, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        if (FindMissingValue(checkpoint) is { } missing)
+        {
+            throw new ArgumentException(missing, nameof(checkpoint));
+        }
+
+        if (checkpoint.Snapshots.Count == 0 && checkpoint.Findings.Count == 0 && checkpoint.DeadLetters.Count == 0)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return;
+        }
+
+        // Serialising is the only CPU work of a commit; do it before taking the single writer.
+        var findingJson = new string[checkpoint.Findings.Count];
+        for (var i = 0; i < findingJson.Length; i++)
+        {
+            findingJson[i] = JsonSerializer.Serialize(checkpoint.Findings[i], AnomalyJsonContext.Default.Finding);
+        }
+
+        await _writeLock.WaitAsync(ct);
+        try
+        {
+            var writer = Writer();
+            // Disposing without Commit rolls back, so a failure or cancellation anywhere leaves nothing behind.
+            using var transaction = writer.BeginTransaction(deferred: false);
+            await UpsertSnapshotsAsync(writer, transaction, checkpoint.Snapshots, ct);
+            await InsertFindingsAsync(writer, transaction, checkpoint.Findings, findingJson, ct);
+            await AppendDeadLettersAsync(writer, transaction, checkpoint.DeadLetters, ct);
+            transaction.Commit();
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private static async Task UpsertSnapshotsAsync(
+        SqliteConnection writer, SqliteTransaction transaction, IReadOnlyList<GrainSnapshot> snapshots, CancellationToken ct)
+    {
+        if (snapshots.Count == 0)
+        {
+            return;
+        }
+
+        using var command = writer.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = UpsertSnapshotSql;
+        var kind = command.Parameters.Add("$kind", SqliteType.Integer);
+        var id = command.Parameters.Add("$id", SqliteType.Text);
+        var partition = command.Parameters.Add("$partition", SqliteType.Integer);
+        var stateVersion = command.Parameters.Add("$state_version", SqliteType.Integer);
+        var data = command.Parameters.Add("$data", SqliteType.Blob);
+        var updatedAt = command.Parameters.Add("$updated_at_ms", SqliteType.Integer);
+        command.Prepare();
+        for (var i = 0; i < snapshots.Count; i++)
+        {
+            var snapshot = snapshots[i];
+            kind.Value = (int)snapshot.Key.Kind;
+            id.Value = snapshot.Key.Id;
+            partition.Value = snapshot.Partition;
+            stateVersion.Value = snapshot.StateVersion;
+            data.Value = snapshot.Data;
+            updatedAt.Value = snapshot.UpdatedAtMs;
+            await command.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    private static async Task InsertFindingsAsync(
+        SqliteConnection writer, SqliteTransaction transaction, IReadOnlyList<Finding> findings, string[] json, CancellationToken ct)
+    {
+        if (findings.Count == 0)
+        {
+            return;
+        }
+
+        using var command = writer.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = InsertFindingSql;
+        var id = command.Parameters.Add("$id", SqliteType.Text);
+        var entityKind = command.Parameters.Add("$entity_kind", SqliteType.Integer);
+        var entityId = command.Parameters.Add("$entity_id", SqliteType.Text);
+        var detector = command.Parameters.Add("$detector", SqliteType.Text);
+        var feature = command.Parameters.Add("$feature", SqliteType.Text);
+        var bucketStart = command.Parameters.Add("$bucket_start_ms", SqliteType.Integer);
+        var severity = command.Parameters.Add("$severity", SqliteType.Integer);
+        var document = command.Parameters.Add("$json", SqliteType.Text);
+        command.Prepare();
+        for (var i = 0; i < findings.Count; i++)
+        {
+            var finding = findings[i];
+            id.Value = finding.Id;
+            entityKind.Value = (int)finding.EntityKind;
+            entityId.Value = finding.EntityId;
+            detector.Value = finding.Detector;
+            feature.Value = finding.Feature;
+            bucketStart.Value = finding.BucketStartMs;
+            severity.Value = (int)finding.Severity;
+            document.Value = json[i];
+            await command.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    private static async Task AppendDeadLettersAsync(
+        SqliteConnection writer, SqliteTransaction transaction, IReadOnlyList<DeadLetter> deadLetters, CancellationToken ct)
+    {
+        if (deadLetters.Count == 0)
+        {
+            return;
+        }
+
+        using var command = writer.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = AppendDeadLetterSql;
+        var receivedAt = command.Parameters.Add("$received_at_ms", SqliteType.Integer);
+        var source = command.Parameters.Add("$source", SqliteType.Text);
+        var lineNumber = command.Parameters.Add("$line_number", SqliteType.Integer);
+        var reason = command.Parameters.Add("$reason", SqliteType.Text);
+        var payload = command.Parameters.Add("$payload", SqliteType.Blob);
+        command.Prepare();
+        for (var i = 0; i < deadLetters.Count; i++)
+        {
+            var deadLetter = deadLetters[i];
+            receivedAt.Value = deadLetter.ReceivedAtMs;
+            source.Value = deadLetter.Source;
+            lineNumber.Value = deadLetter.LineNumber;
+            reason.Value = deadLetter.Reason;
+            payload.Value = deadLetter.Payload;
+            await command.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    /// <summary>The first missing required value in a checkpoint, described for the caller, or null.</summary>
+    private static string? FindMissingValue(Checkpoint checkpoint)
+    {
+        if (checkpoint.Snapshots is null || checkpoint.Findings is null || checkpoint.DeadLetters is null)
+        {
+            return "Checkpoint.Snapshots, Findings and DeadLetters must not be null; pass an empty list instead.";
+        }
+
+        for (var i = 0; i < checkpoint.Snapshots.Count; i++)
+        {
+            var snapshot = checkpoint.Snapshots[i];
+            if (snapshot is null || snapshot.Key.Id is null || snapshot.Data is null)
+            {
+                return Missing("Snapshots", i, snapshot is null ? null : snapshot.Key.Id is null ? "Key.Id" : "Data");
+            }
+        }
+
+        for (var i = 0; i < checkpoint.Findings.Count; i++)
+        {
+            var finding = checkpoint.Findings[i];
+            var member = finding is null ? "" : finding.Id is null ? "Id" : finding.EntityId is null ? "EntityId"
+                : finding.Detector is null ? "Detector" : finding.Feature is null ? "Feature" : null;
+            if (member is not null)
+            {
+                return Missing("Findings", i, member.Length == 0 ? null : member);
+            }
+        }
+
+        for (var i = 0; i < checkpoint.DeadLetters.Count; i++)
+        {
+            var deadLetter = checkpoint.DeadLetters[i];
+            var member = deadLetter is null ? "" : deadLetter.Source is null ? "Source" : deadLetter.Reason is null ? "Reason"
+                : deadLetter.Payload is null ? "Payload" : null;
+            if (member is not null)
+            {
+                return Missing("DeadLetters", i, member.Length == 0 ? null : member);
+            }
+        }
+
+        return null;
+    }
+
+    private static string Missing(string list, int index, string? member) => member is null
+        ? string.Create(CultureInfo.InvariantCulture, $"Checkpoint.{list}[{index}] is null; nothing was written.")
+        : string.Create(CultureInfo.InvariantCulture, $"Checkpoint.{list}[{index}].{member} is null; it is required, so nothing was written.");
+}

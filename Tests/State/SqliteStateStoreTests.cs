@@ -1,0 +1,263 @@
+using AnomalyZT.Grains.Interfaces;
+using AnomalyZT.Silo.State;
+using Microsoft.Data.Sqlite;
+
+namespace AnomalyZT.Tests.State;
+
+/// <summary>The embedded SQLite store against a real database file in a temp folder of its own per test.</summary>
+public sealed partial class SqliteStateStoreTests : IAsyncDisposable
+{
+    private const long StartMs = 1_700_000_000_000;
+
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "anomalyzt-state-" + Guid.NewGuid().ToString("N"));
+    private readonly List<SqliteStateStore> _stores = [];
+    private readonly ManualTime _time = new(DateTimeOffset.FromUnixTimeMilliseconds(StartMs));
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private string DatabasePath => Path.Combine(_directory, "test.db");
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var store in _stores)
+        {
+            await store.DisposeAsync();
+        }
+
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task InitializeAsync_MissingDataDirectory_CreatesDirectoryAndSchema()
+    {
+        Assert.False(Directory.Exists(_directory));
+
+        var store = await OpenAsync();
+
+        Assert.True(File.Exists(DatabasePath));
+        Assert.Equal(DatabasePath, store.DatabasePath);
+        Assert.Equal(SqliteMigrations.Latest, await store.SchemaVersionAsync(Ct));
+        await using var side = OpenSide();
+        var tables = await StringsAsync(side, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name;");
+        Assert.Equal(["dead_letters", "findings", "grain_snapshots", "schema_migrations"], tables);
+        var indexes = await StringsAsync(side, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_%' ORDER BY name;");
+        Assert.Equal(["ix_findings_bucket_id", "ix_findings_detector", "ix_findings_entity", "ix_grain_snapshots_partition"], indexes);
+        Assert.Equal(["wal"], await StringsAsync(side, "PRAGMA journal_mode;"));
+    }
+
+    [Fact]
+    public async Task InitializeAsync_ExistingDatabase_AppliesNothingAgain()
+    {
+        var first = await OpenAsync();
+        await first.InitializeAsync(Ct);
+        await first.DisposeAsync();
+        _time.Now = _time.Now.AddHours(5);
+
+        var second = await OpenAsync();
+
+        Assert.Equal(SqliteMigrations.Latest, await second.SchemaVersionAsync(Ct));
+        await using var side = OpenSide();
+        var applied = await StringsAsync(side, "SELECT version || '@' || applied_at_ms FROM schema_migrations ORDER BY version;");
+        Assert.Equal(SqliteMigrations.All.Select(m => $"{m.Version}@{StartMs}"), applied);
+    }
+
+    [Fact]
+    public async Task InitializeAsync_DatabaseNewerThanCode_ThrowsInvalidOperationException()
+    {
+        await (await OpenAsync()).DisposeAsync();
+        var newer = SqliteMigrations.Latest + 1;
+        await using (var side = OpenSide())
+        {
+            await ExecuteAsync(side, $"INSERT INTO schema_migrations (version, applied_at_ms) VALUES ({newer}, 0);");
+        }
+
+        var store = Create();
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => store.InitializeAsync(Ct));
+
+        Assert.Contains($"schema version {newer}", error.Message, StringComparison.Ordinal);
+        Assert.Contains("newer", error.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.CountDeadLettersAsync(Ct));
+    }
+
+    [Fact]
+    public void Migrations_All_VersionsRiseByOneFromOne()
+    {
+        Assert.Equal(Enumerable.Range(1, SqliteMigrations.All.Count), SqliteMigrations.All.Select(m => m.Version));
+    }
+
+    [Fact]
+    public async Task CommitAsync_BeforeInitialize_ThrowsInvalidOperationException()
+    {
+        var store = Create();
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.CommitAsync(Of(snapshots: [Snapshot("alice", 0, [1])]), Ct));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.LoadSnapshotsAsync(0, Ct));
+    }
+
+    [Fact]
+    public async Task CommitAsync_AfterDispose_ThrowsObjectDisposedException()
+    {
+        var store = await OpenAsync();
+        await store.DisposeAsync();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.CommitAsync(Of(snapshots: [Snapshot("alice", 0, [1])]), Ct));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.QueryDeadLettersAsync(0, 10, Ct));
+    }
+
+    [Theory]
+    [InlineData("", "FileName")]
+    [InlineData("sub/test.db", "FileName")]
+    [InlineData("..", "FileName")]
+    public void Constructor_BadFileName_ThrowsArgumentExceptionNamingKey(string fileName, string key)
+    {
+        var options = new SqliteStoreOptions { DataDirectory = _directory, FileName = fileName };
+
+        var error = Assert.Throws<ArgumentException>(() => new SqliteStateStore(options, _time));
+
+        Assert.Contains($"State:{key} is '{fileName}'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CommitAsync_SameKeyTwice_LastSnapshotWins()
+    {
+        var store = await OpenAsync();
+
+        await store.CommitAsync(Of(snapshots: [Snapshot("alice", 3, [1, 2, 3], version: 1)]), Ct);
+        await store.CommitAsync(Of(snapshots: [Snapshot("alice", 3, [9], version: 2, updatedAtMs: StartMs + 1)]), Ct);
+
+        var loaded = await store.LoadSnapshotAsync(new EntityKey(EntityKind.Identity, "alice"), Ct);
+        Assert.NotNull(loaded);
+        Assert.Equal(2, loaded.StateVersion);
+        Assert.Equal([9], loaded.Data);
+        Assert.Equal(StartMs + 1, loaded.UpdatedAtMs);
+        Assert.Single(await store.LoadSnapshotsAsync(3, Ct));
+    }
+
+    [Fact]
+    public async Task LoadSnapshotsAsync_SeveralPartitions_ReturnsOnlyThatPartitionInKeyOrder()
+    {
+        var store = await OpenAsync();
+        await store.CommitAsync(
+            Of(snapshots:
+            [
+                Snapshot("carol", 1, [3]),
+                Snapshot("gpu-07", 1, [4], kind: EntityKind.Node),
+                Snapshot("alice", 1, [1]),
+                Snapshot("bob", 2, [2]),
+            ]),
+            Ct);
+
+        var partition1 = await store.LoadSnapshotsAsync(1, Ct);
+        var partition2 = await store.LoadSnapshotsAsync(2, Ct);
+
+        Assert.Equal(["identity/alice", "identity/carol", "node/gpu-07"], partition1.Select(s => s.Key.ToString()));
+        Assert.All(partition1, s => Assert.Equal(1, s.Partition));
+        Assert.Equal("identity/bob", Assert.Single(partition2).Key.ToString());
+        Assert.Empty(await store.LoadSnapshotsAsync(0, Ct));
+    }
+
+    [Fact]
+    public async Task LoadSnapshotAsync_SameIdOtherKind_ReturnsNull()
+    {
+        var store = await OpenAsync();
+        await store.CommitAsync(Of(snapshots: [Snapshot("shared-name", 0, [1])]), Ct);
+
+        Assert.NotNull(await store.LoadSnapshotAsync(new EntityKey(EntityKind.Identity, "shared-name"), Ct));
+        Assert.Null(await store.LoadSnapshotAsync(new EntityKey(EntityKind.Node, "shared-name"), Ct));
+        Assert.Null(await store.LoadSnapshotAsync(new EntityKey(EntityKind.Identity, "nobody"), Ct));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(256)]
+    [InlineData(1_048_576)]
+    public async Task CommitAsync_SnapshotBytes_RoundTripExactly(int size)
+    {
+        var data = new byte[size];
+        new Random(size).NextBytes(data);
+        for (var i = 0; i < Math.Min(size, 256); i++)
+        {
+            data[i] = (byte)i; // every byte value, zero included, at the front
+        }
+
+        var store = await OpenAsync();
+        await store.CommitAsync(Of(snapshots: [Snapshot("alice", 5, data, version: 7)]), Ct);
+
+        var loaded = await store.LoadSnapshotAsync(new EntityKey(EntityKind.Identity, "alice"), Ct);
+        Assert.NotNull(loaded);
+        Assert.Equal(data, loaded.Data);
+        Assert.Equal(new GrainSnapshot(new EntityKey(EntityKind.Identity, "alice"), 5, 7, loaded.Data, StartMs), loaded);
+    }
+
+    [Fact]
+    public async Task DisposeAsync_ThenReopen_DataSurvivesAndWalIsFolded()
+    {
+        var first = await OpenAsync();
+        var finding = NewFinding(EntityKind.Node, "gpu-01", "robust-level", StartMs);
+        await first.CommitAsync(
+            Of([Snapshot("gpu-01", 4, [1, 2], kind: EntityKind.Node)], [finding], [Letter("http:envoy", [7])]),
+            Ct);
+        await first.QueryFindingsAsync(new FindingQuery(null, null, null, null, null, 10), Ct);
+        await first.DisposeAsync();
+
+        Assert.False(File.Exists(DatabasePath + "-wal"), "closing the last connection folds the WAL into the file");
+        var second = await OpenAsync();
+        Assert.Equal([1, 2], (await second.LoadSnapshotAsync(new EntityKey(EntityKind.Node, "gpu-01"), Ct))?.Data);
+        Assert.Equal(finding, Assert.Single((await second.QueryFindingsAsync(new FindingQuery(null, null, null, null, null, 10), Ct)).Items));
+        Assert.Equal([7], Assert.Single(await second.QueryDeadLettersAsync(0, 10, Ct)).Payload);
+    }
+
+    private SqliteStateStore Create()
+    {
+        var store = new SqliteStateStore(new SqliteStoreOptions { DataDirectory = _directory, FileName = "test.db" }, _time);
+        _stores.Add(store);
+        return store;
+    }
+
+    private async Task<SqliteStateStore> OpenAsync()
+    {
+        var store = Create();
+        await store.InitializeAsync(Ct);
+        return store;
+    }
+
+    /// <summary>A connection of the test's own, outside the store, to look at or tamper with the file.</summary>
+    private SqliteConnection OpenSide()
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
+        connection.Open();
+        return connection;
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(Ct);
+    }
+
+    private static async Task<List<string>> StringsAsync(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await using var reader = await command.ExecuteReaderAsync(Ct);
+        var values = new List<string>();
+        while (await reader.ReadAsync(Ct))
+        {
+            values.Add(Convert.ToString(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture)!);
+        }
+
+        return values;
+    }
+
+    private sealed class ManualTime(DateTimeOffset now) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = now;
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+}
