@@ -41,7 +41,7 @@ public sealed class IdentityGrain : IGrain
             s[FeatureCatalog.DistinctResources.Index].AddDistinct(ts, StableHashing.Fnv1a64(e.Resource));
         }
 
-        var report = Features.NoveltyReporting;
+        var report = Features.ObserveActivity(ts);
         var n = Features.Novelty;
         n[0].Observe(ts, e.Resource, report);
         n[1].Observe(ts, e.SourceIp, report);

@@ -58,7 +58,7 @@ internal sealed class DecodeSession : IDisposable
     {
         if (_bytes + buffered > _maxBodyBytes)
         {
-            throw new IngestLimitException(413, $"request body is larger than {_maxBodyBytes} bytes (counted after decompression); the limit is Ingest:MaxBodyBytes = {_maxBodyBytes}");
+            throw new IngestLimitException(413, $"request body is larger than {_maxBodyBytes} bytes after decompression (Ingest:MaxBodyBytes)");
         }
     }
 

@@ -12,7 +12,6 @@ public sealed class EntityFeatures
 {
     private const byte StateVersion = 1;
     private readonly DetectionConfig _config;
-    private readonly FeatureSeries _activity;
 
     /// <summary>Creates empty features for <paramref name="key"/>.</summary>
     public EntityFeatures(EntityKey key, DetectionConfig config)
@@ -26,12 +25,11 @@ public sealed class EntityFeatures
             Series[i] = new FeatureSeries(defs[i], config.For(defs[i].Name));
         }
 
-        _activity = Series[0];
         var novelty = FeatureCatalog.NoveltyFor(key.Kind);
         Novelty = new NoveltyTracker[novelty.Length];
         for (var i = 0; i < novelty.Length; i++)
         {
-            Novelty[i] = new NoveltyTracker(novelty[i], config.FirstSeen, _activity.SpanMs);
+            Novelty[i] = new NoveltyTracker(novelty[i], config.FirstSeen, Series[0].SpanMs);
         }
     }
 
@@ -44,8 +42,34 @@ public sealed class EntityFeatures
     /// <summary>First-seen trackers, in <see cref="FeatureCatalog"/> order.</summary>
     public NoveltyTracker[] Novelty { get; }
 
-    /// <summary>Whether novelty is reported: the entity has been active for enough buckets of its first feature.</summary>
-    public bool NoveltyReporting => _config.FirstSeen.Enabled && _activity.ClosedBuckets >= _config.FirstSeen.WarmupBuckets;
+    /// <summary>Distinct activity buckets (of the first feature's span) in which the entity had events, counted as
+    /// events arrive. Counting at event time rather than at bucket close keeps novelty warm-up independent of when
+    /// the watermark happens to move (one large body or many small ones give the same findings).</summary>
+    public long ActiveBuckets { get; private set; }
+
+    private long _lastActiveStartMs = long.MinValue;
+
+    /// <summary>Records activity at <paramref name="timestampMs"/>; true when the entity had enough earlier active
+    /// buckets for first-seen values to be reported.</summary>
+    public bool ObserveActivity(long timestampMs)
+    {
+        var span = Series[0].SpanMs;
+        var start = timestampMs - (((timestampMs % span) + span) % span);
+        if (start > _lastActiveStartMs)
+        {
+            if (_lastActiveStartMs != long.MinValue)
+            {
+                ActiveBuckets++; // the previous bucket is now an earlier active bucket
+            }
+
+            _lastActiveStartMs = start;
+        }
+
+        return NoveltyReporting;
+    }
+
+    /// <summary>Whether first-seen values are reported now.</summary>
+    public bool NoveltyReporting => _config.FirstSeen.Enabled && ActiveBuckets >= _config.FirstSeen.WarmupBuckets;
 
     /// <summary>The earliest time at which some open bucket can close.</summary>
     public long EarliestEndMs
@@ -125,7 +149,7 @@ public sealed class EntityFeatures
         var more = count > examples.Count ? string.Create(CultureInfo.InvariantCulture, $" and {count - examples.Count} more") : string.Empty;
         var explanation = string.Create(CultureInfo.InvariantCulture,
             $"{count} never-seen value(s) for {tracker.Feature} in the bucket from {Iso(bucketStart)}: {string.Join(", ", examples)}{more}; " +
-            $"{tracker.Remembered} values remembered after {_activity.ClosedBuckets} active buckets");
+            $"{tracker.Remembered} values remembered after {ActiveBuckets} active buckets");
         return new Finding
         {
             Id = Finding.ComputeId(Key.Kind, Key.Id, detector, tracker.Feature, bucketStart),
@@ -200,6 +224,8 @@ public sealed class EntityFeatures
     public void Write(BinaryWriter writer)
     {
         writer.Write(StateVersion);
+        writer.Write(ActiveBuckets);
+        writer.Write(_lastActiveStartMs);
         writer.Write(Series.Length);
         foreach (var s in Series)
         {
@@ -222,6 +248,8 @@ public sealed class EntityFeatures
             throw new InvalidDataException($"grain state version {version} is not supported (expected {StateVersion})");
         }
 
+        ActiveBuckets = reader.ReadInt64();
+        _lastActiveStartMs = reader.ReadInt64();
         var series = reader.ReadInt32();
         if (series != Series.Length)
         {

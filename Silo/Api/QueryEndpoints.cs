@@ -39,7 +39,7 @@ internal static class QueryEndpoints
             ? Results.Json(new HealthBody("ok"), Serialization.AnomalyJsonContext.Default.HealthBody)
             : Results.Json(new HealthBody("starting or stopping"), Serialization.AnomalyJsonContext.Default.HealthBody, statusCode: 503)).AllowAnonymous();
         app.MapGet("/v1/alerts", GetAlertsAsync).RequireAuthorization(Policies.Read);
-        app.MapGet("/v1/entities/{kind}/{id}", GetEntityAsync).RequireAuthorization(Policies.Read);
+        app.MapGet("/v1/entities/{kind}/{**id}", GetEntityAsync).RequireAuthorization(Policies.Read);
         app.MapGet("/v1/dead-letters", GetDeadLettersAsync).RequireAuthorization(Policies.Read);
     }
 
@@ -110,6 +110,8 @@ internal static class QueryEndpoints
             return Bad($"kind is '{kind}'; it must be identity or node");
         }
 
+        // Principals such as SPIFFE ids contain slashes: accept them raw or percent-encoded.
+        id = Uri.UnescapeDataString(id);
         var view = await runtime.DescribeAsync(new EntityKey(k, id), ct).ConfigureAwait(false);
         if (view is null)
         {

@@ -19,7 +19,8 @@ public static partial class SiloHost
     /// <summary>Builds the silo web application. <paramref name="configure"/> lets tests and tools override settings.</summary>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(args);
+        // appsettings.json lives next to the binary; relative data paths stay relative to the working directory.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddEnvironmentVariables("ANOMALYZT_");
         configure?.Invoke(builder);
         var services = builder.Services;
@@ -28,7 +29,15 @@ public static partial class SiloHost
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, Serialization.AnomalyJsonContext.Default));
         services.AddSingleton(TimeProvider.System);
         services.AddSqliteStateStore();
-        services.AddOptions<EmbeddedRuntimeOptions>().BindConfiguration(EmbeddedRuntimeOptions.SectionName).ValidateOnStart();
+        services.AddOptions<EmbeddedRuntimeOptions>().BindConfiguration(EmbeddedRuntimeOptions.SectionName)
+            .PostConfigure(o =>
+            {
+                if (!string.IsNullOrWhiteSpace(o.InventoryFile) && File.Exists(o.InventoryFile))
+                {
+                    o.Inventory.AddRange(Cli.CliCommands.LoadInventory(o.InventoryFile));
+                }
+            })
+            .ValidateOnStart();
         services.AddSingleton<IValidateOptions<EmbeddedRuntimeOptions>, EmbeddedRuntimeOptionsValidator>();
         services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>();
@@ -166,6 +175,11 @@ internal sealed class EmbeddedRuntimeOptionsValidator : IValidateOptions<Embedde
             {
                 errors.Add("Runtime:DetectorsFile: " + ex.Message);
             }
+        }
+
+        if (!string.IsNullOrWhiteSpace(o.InventoryFile) && !File.Exists(o.InventoryFile))
+        {
+            errors.Add($"Runtime:InventoryFile is '{o.InventoryFile}'; Runtime:InventoryFile must name an existing JSON file");
         }
 
         try

@@ -22,4 +22,7 @@ public sealed class EmbeddedRuntimeOptions
 
     /// <summary>IP/CIDR → node entries for flows.</summary>
     public List<InventoryEntry> Inventory { get; set; } = [];
+
+    /// <summary>A JSON file with more entries (an array of <c>{"cidr", "node"}</c>), e.g. exported from a CMDB.</summary>
+    public string InventoryFile { get; set; } = string.Empty;
 }

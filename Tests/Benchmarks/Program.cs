@@ -4,5 +4,15 @@ namespace AnomalyZT.Benchmarks;
 
 internal static class BenchmarkEntry
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(BenchmarkEntry).Assembly).Run(args);
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "state-size")
+        {
+            StateSize.Print(Console.Out);
+            return 0;
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(BenchmarkEntry).Assembly).Run(args);
+        return 0;
+    }
 }

@@ -142,6 +142,40 @@ public sealed class PartitionTests
         Assert.Equal(fa, fb);
     }
 
+    [Fact]
+    public void Findings_DoNotDependOnWhenTheClockMoves()
+    {
+        // The same events, with the clock advanced after every event or only once at the end (one big body),
+        // must give the same findings: warm-up and novelty are decided by event time, not by delivery.
+        var events = new List<RoutedEvent>();
+        for (var b = 0; b < 40; b++)
+        {
+            events.Add(Access(T0 + b * 10 * Minute, bytesOut: 100_000 + b));
+        }
+
+        events.Add(Access(T0 + 40 * 10 * Minute, bytesOut: 80_000_000, ip: "10.7.7.7", resource: "/data/secret"));
+        var stepwise = new Partition(0, Config());
+        var a = new List<Finding>();
+        foreach (var e in events)
+        {
+            stepwise.Apply(e);
+            stepwise.Advance(e.Event.TimestampMs, a);
+        }
+
+        stepwise.CloseAll(a);
+        var once = new Partition(0, Config());
+        var b2 = new List<Finding>();
+        foreach (var e in events)
+        {
+            once.Apply(e);
+        }
+
+        once.CloseAll(b2);
+        Assert.Contains(a, f => f.Feature == "new_source_ip");
+        Assert.Contains(a, f => f.Feature == "new_resource");
+        Assert.Equal(a.OrderBy(f => f.Id), b2.OrderBy(f => f.Id));
+    }
+
     private sealed class ViewComparer : IEqualityComparer<EntityView?>
     {
         public bool Equals(EntityView? x, EntityView? y) =>
