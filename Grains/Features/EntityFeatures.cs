@@ -92,12 +92,14 @@ public sealed class EntityFeatures
     }
 
     /// <summary>Closes buckets ending at or before <paramref name="watermarkMs"/> and appends findings.</summary>
-    public void CloseThrough(long watermarkMs, List<Finding> findings)
+    /// <returns>Feature buckets closed.</returns>
+    public int CloseThrough(long watermarkMs, List<Finding> findings)
     {
         var ctx = (Self: this, Findings: findings);
+        var closed = 0;
         foreach (var s in Series)
         {
-            s.CloseThrough(watermarkMs, ctx, static (c, series, start, value, verdict) =>
+            closed += s.CloseThrough(watermarkMs, ctx, static (c, series, start, value, verdict) =>
             {
                 if (verdict.IsAnomaly && series.Settings.Enabled)
                 {
@@ -111,6 +113,8 @@ public sealed class EntityFeatures
             n.CloseThrough(watermarkMs, ctx, static (c, tracker, start, count, examples) =>
                 c.Findings.Add(c.Self.NoveltyFinding(tracker, start, count, examples)));
         }
+
+        return closed;
     }
 
     private Finding LevelFinding(FeatureSeries series, long bucketStart, double value, in DetectorVerdict v)

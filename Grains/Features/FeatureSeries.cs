@@ -71,14 +71,17 @@ public sealed class FeatureSeries
 
     /// <summary>Closes every open bucket that ends at or before <paramref name="watermarkMs"/>, oldest first,
     /// and calls <paramref name="onClosed"/> with each value and the detector's verdict on it.</summary>
-    public void CloseThrough<TState>(long watermarkMs, TState state, Action<TState, FeatureSeries, long, double, DetectorVerdict> onClosed)
+    /// <returns>Buckets closed.</returns>
+    public int CloseThrough<TState>(long watermarkMs, TState state, Action<TState, FeatureSeries, long, double, DetectorVerdict> onClosed)
     {
+        var closed = 0;
         while (_open.Count > 0 && _open[0].Start + SpanMs <= watermarkMs)
         {
             var bucket = _open[0];
             _open.RemoveAt(0);
             var value = bucket.Value(Definition.Aggregation);
             ClosedBuckets++;
+            closed++;
             LastValue = value;
             LastBucketStartMs = bucket.Start;
             if (!double.IsNaN(value))
@@ -87,6 +90,8 @@ public sealed class FeatureSeries
                 onClosed(state, this, bucket.Start, value, verdict);
             }
         }
+
+        return closed;
     }
 
     private Bucket BucketFor(long timestampMs)

@@ -42,7 +42,7 @@ public sealed class Partition
     /// <summary>Events refused as too late since start.</summary>
     public long LateEvents { get; private set; }
 
-    /// <summary>Buckets closed since start.</summary>
+    /// <summary>Feature buckets closed since start.</summary>
     public long BucketsClosed { get; private set; }
 
     /// <summary>Applies an event; false when it is older than the watermark (too late) and was not applied.</summary>
@@ -99,8 +99,7 @@ public sealed class Partition
             }
 
             activation.ScheduledEndMs = long.MaxValue;
-            activation.Grain.Features.CloseThrough(through, findings);
-            BucketsClosed++;
+            BucketsClosed += activation.Grain.Features.CloseThrough(through, findings);
             MarkDirty(activation);
             Schedule(activation);
         }

@@ -102,12 +102,6 @@ internal static class IngestEndpoints
             return Results.Json(new ErrorBody(ex.StatusCode == 413 ? "too_large" : "bad_request", ex.Message),
                 Serialization.AnomalyJsonContext.Default.ErrorBody, statusCode: ex.StatusCode);
         }
-        catch (InvalidDataException ex)
-        {
-            events.Dispose();
-            return Results.Json(new ErrorBody("bad_encoding", "the body is not valid gzip: " + ex.Message),
-                Serialization.AnomalyJsonContext.Default.ErrorBody, statusCode: StatusCodes.Status400BadRequest);
-        }
 
         using (events)
         {

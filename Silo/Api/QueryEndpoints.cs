@@ -112,7 +112,16 @@ internal static class QueryEndpoints
 
         // Principals such as SPIFFE ids contain slashes: accept them raw or percent-encoded.
         id = Uri.UnescapeDataString(id);
-        var view = await runtime.DescribeAsync(new EntityKey(k, id), ct).ConfigureAwait(false);
+        EntityView? view;
+        try
+        {
+            view = await runtime.DescribeAsync(new EntityKey(k, id), ct).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException ex)
+        {
+            return Results.Json(new ErrorBody("unavailable", ex.Message), Serialization.AnomalyJsonContext.Default.ErrorBody, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
         if (view is null)
         {
             return Results.Json(new ErrorBody("not_found", $"no {kind} '{id}' has been seen"),

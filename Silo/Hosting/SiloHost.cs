@@ -73,6 +73,10 @@ public static partial class SiloHost
         AddTelemetry(services, config.GetSection(ObservabilityOptions.SectionName).Get<ObservabilityOptions>() ?? new());
 
         var app = builder.Build();
+
+        // Resolve keys now, not on the first request: bad key config fails the start, and generated keys exist
+        // (and the log says where) before anyone needs them.
+        _ = app.Services.GetRequiredService<ApiKeyRegistry>();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapIngest();

@@ -170,9 +170,23 @@ public sealed partial class EmbeddedRuntime : IGrainRuntime
                 }
             }
 
-            // One batch at a time enqueues, so its tick follows all of its events in every queue.
+            // One batch at a time enqueues, so its tick follows all of its events in every queue; and no batch is
+            // enqueued after StopAsync completed the queues (it takes the same lock).
             lock (_dispatchLock)
             {
+                if (!IsRunning)
+                {
+                    for (var p = 0; p < _workers.Length; p++)
+                    {
+                        if (counts[p] != 0)
+                        {
+                            _workers[p].Unreserve(counts[p]);
+                        }
+                    }
+
+                    return new DispatchResult(false, 0, 0, TimeSpan.FromSeconds(5));
+                }
+
                 for (var j = 0; j < n; j++)
                 {
                     _workers[routed[j].Key.Partition(_workers.Length)].Post(new Message(MessageKind.Event, routed[j]));
@@ -207,21 +221,38 @@ public sealed partial class EmbeddedRuntime : IGrainRuntime
     public Task<EntityView?> DescribeAsync(EntityKey key, CancellationToken ct)
     {
         var reply = new TaskCompletionSource<EntityView?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _workers[key.Partition(_workers.Length)].Post(new Message(MessageKind.Describe, new RoutedEvent(key, default, default), Describe: reply));
+        lock (_dispatchLock)
+        {
+            EnsureRunning();
+            _workers[key.Partition(_workers.Length)].Post(new Message(MessageKind.Describe, new RoutedEvent(key, default, default), Describe: reply));
+        }
+
         return reply.Task.WaitAsync(ct);
     }
 
     private async Task BroadcastAsync(MessageKind kind, CancellationToken ct)
     {
         var waits = new Task[_workers.Length];
-        for (var i = 0; i < _workers.Length; i++)
+        lock (_dispatchLock)
         {
-            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _workers[i].Post(new Message(kind, Done: done));
-            waits[i] = done.Task;
+            EnsureRunning();
+            for (var i = 0; i < _workers.Length; i++)
+            {
+                var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _workers[i].Post(new Message(kind, Done: done));
+                waits[i] = done.Task;
+            }
         }
 
         await Task.WhenAll(waits).WaitAsync(ct).ConfigureAwait(false);
+    }
+
+    private void EnsureRunning()
+    {
+        if (!IsRunning)
+        {
+            throw new InvalidOperationException("the engine is not running (starting or stopping)");
+        }
     }
 
     private async Task CheckpointLoopAsync(CancellationToken ct)
@@ -231,9 +262,17 @@ public sealed partial class EmbeddedRuntime : IGrainRuntime
         {
             while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
             {
-                foreach (var w in _workers)
+                lock (_dispatchLock)
                 {
-                    w.Post(new Message(MessageKind.Checkpoint));
+                    if (!IsRunning)
+                    {
+                        return;
+                    }
+
+                    foreach (var w in _workers)
+                    {
+                        w.Post(new Message(MessageKind.Checkpoint));
+                    }
                 }
             }
         }
@@ -263,9 +302,12 @@ public sealed partial class EmbeddedRuntime : IGrainRuntime
     /// <inheritdoc />
     public async Task StopAsync(CancellationToken ct)
     {
-        if (Interlocked.CompareExchange(ref _state, 2, 1) != 1)
+        lock (_dispatchLock)
         {
-            return;
+            if (Interlocked.CompareExchange(ref _state, 2, 1) != 1)
+            {
+                return;
+            }
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
@@ -291,6 +333,11 @@ public sealed partial class EmbeddedRuntime : IGrainRuntime
     }
 
     internal void LogWorkerError(int partition, MessageKind kind, Exception ex) => LogWorkerFailure(partition, kind.ToString(), ex);
+
+    internal void LogCheckpointFailure(int partition, Exception ex) => LogCheckpointFailed(partition, ex);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Error, Message = "Partition {Partition} could not commit its checkpoint; it keeps the state and retries at the next one")]
+    private partial void LogCheckpointFailed(int partition, Exception ex);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Restored {Grains} grains into {Partitions} partitions")]
     private partial void LogRestored(int grains, int partitions);

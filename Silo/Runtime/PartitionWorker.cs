@@ -12,6 +12,7 @@ internal sealed partial class PartitionWorker
     private readonly Channel<Message> _queue = Channel.CreateUnbounded<Message>(new UnboundedChannelOptions { SingleReader = true });
     private readonly List<Finding> _findings = [];
     private readonly List<DeadLetter> _deadLetters = [];
+    private readonly Dictionary<EntityKey, GrainSnapshot> _snapshots = [];
     private readonly EmbeddedRuntime _runtime;
     private readonly int _capacity;
     private int _depth;
@@ -126,24 +127,32 @@ internal sealed partial class PartitionWorker
 
     private async ValueTask CheckpointAsync()
     {
-        var snapshots = Partition.TakeDirtySnapshots();
-        if (snapshots.Count == 0 && _findings.Count == 0 && _deadLetters.Count == 0)
+        foreach (var (key, data) in Partition.TakeDirtySnapshots())
+        {
+            // Newer state of a grain replaces older state still waiting from a failed commit.
+            _snapshots[key] = new GrainSnapshot(key, Partition.Index, 1, data, _runtime.NowMs);
+        }
+
+        if (_snapshots.Count == 0 && _findings.Count == 0 && _deadLetters.Count == 0)
         {
             return;
         }
 
-        var now = _runtime.NowMs;
-        var grainSnapshots = new GrainSnapshot[snapshots.Count];
-        for (var i = 0; i < snapshots.Count; i++)
+        var checkpoint = new Checkpoint([.. _snapshots.Values], [.. _findings], [.. _deadLetters]);
+        try
         {
-            grainSnapshots[i] = new GrainSnapshot(snapshots[i].Key, Partition.Index, 1, snapshots[i].Data, now);
+            await _runtime.CommitAsync(checkpoint).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Keep everything for the next checkpoint: a store outage delays findings, it does not lose them.
+            _runtime.LogCheckpointFailure(Partition.Index, ex);
+            return;
         }
 
-        var findings = _findings.ToArray();
-        var checkpoint = new Checkpoint(grainSnapshots, findings, _deadLetters.ToArray());
+        _snapshots.Clear();
         _findings.Clear();
         _deadLetters.Clear();
-        await _runtime.CommitAsync(checkpoint).ConfigureAwait(false);
     }
 
     private DeadLetter LateLetter(in RoutedEvent e)

@@ -99,6 +99,12 @@ public sealed class IngestApiTests : IAsyncLifetime
         Assert.NotNull(response.Headers.RetryAfter);
         var store = _server.App.Services.GetRequiredService<IStateStore>();
         Assert.Equal(0, await store.CountDeadLettersAsync(TestContext.Current.CancellationToken));
+
+        using var viewer = _server.Client(SiloServer.ViewerKey);
+        using var entity = await viewer.GetAsync("v1/entities/identity/x", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, entity.StatusCode);
+        using var ready = await viewer.GetAsync("readyz", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
     }
 
     [Fact]
