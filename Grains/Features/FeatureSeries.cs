@@ -11,6 +11,7 @@ public sealed class FeatureSeries
 {
     private const int MaxDistinctPerBucket = 100_000;
     private readonly List<Bucket> _open = new(2);
+    private Bucket? _spare; // the last closed bucket, reused so steady traffic opens buckets without allocating
 
     /// <summary>Creates a series with an empty baseline.</summary>
     public FeatureSeries(FeatureDefinition definition, FeatureSettings settings)
@@ -80,6 +81,7 @@ public sealed class FeatureSeries
             var bucket = _open[0];
             _open.RemoveAt(0);
             var value = bucket.Value(Definition.Aggregation);
+            _spare = bucket;
             ClosedBuckets++;
             closed++;
             LastValue = value;
@@ -108,7 +110,9 @@ public sealed class FeatureSeries
             return _open[i];
         }
 
-        var bucket = new Bucket { Start = start };
+        var bucket = _spare ?? new Bucket();
+        _spare = null;
+        bucket.Reset(start);
         _open.Insert(i + 1, bucket);
         return bucket;
     }
@@ -125,7 +129,8 @@ public sealed class FeatureSeries
             writer.Write(bucket.Start);
             writer.Write(bucket.Sum);
             writer.Write(bucket.Count);
-            var distinct = bucket.Distinct;
+            // A reused bucket keeps an empty set; write it like a fresh one so equal state gives equal bytes.
+            var distinct = bucket.Distinct is { Count: > 0 } d ? d : null;
             writer.Write(distinct?.Count ?? -1);
             if (distinct is not null)
             {
@@ -185,6 +190,14 @@ public sealed class FeatureSeries
         public double Sum;
         public long Count;
         public HashSet<ulong>? Distinct;
+
+        public void Reset(long start)
+        {
+            Start = start;
+            Sum = 0;
+            Count = 0;
+            Distinct?.Clear();
+        }
 
         public double Value(Aggregation aggregation) => aggregation switch
         {

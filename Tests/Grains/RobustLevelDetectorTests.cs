@@ -111,6 +111,33 @@ public sealed class RobustLevelDetectorTests
     }
 
     [Fact]
+    public void Median_Quickselect_EqualsSortedMedian_OnRandomAndAdversarialInput()
+    {
+        var rng = new Random(5);
+        for (var iteration = 0; iteration < 2000; iteration++)
+        {
+            var n = 1 + rng.Next(130);
+            var values = new double[n];
+            var shape = iteration % 4;
+            for (var i = 0; i < n; i++)
+            {
+                values[i] = shape switch
+                {
+                    0 => rng.NextDouble() * 1000,
+                    1 => rng.Next(3),        // many ties
+                    2 => i,                  // sorted
+                    _ => n - i,              // reversed
+                };
+            }
+
+            var sorted = (double[])values.Clone();
+            Array.Sort(sorted);
+            var expected = n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[(n / 2) - 1] + sorted[n / 2]);
+            Assert.Equal(expected, RobustLevelDetector.Median(values));
+        }
+    }
+
+    [Fact]
     public void Update_NaN_IsIgnoredAndNeverEscapesAsScore()
     {
         var d = new RobustLevelDetector(Settings());
