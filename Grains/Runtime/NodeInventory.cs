@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
@@ -15,10 +16,15 @@ public sealed class InventoryEntry
 
 /// <summary>Maps flow addresses to nodes by longest-prefix match over configured CIDRs.</summary>
 /// <remarks>With no entries, private and loopback addresses are their own nodes (a sensible start for a lab);
-/// with entries, only listed addresses are nodes, so the internet at large does not become grains.</remarks>
+/// with entries, only listed addresses are nodes, so the internet at large does not become grains.
+/// Thread-safe: ingest threads resolve concurrently.</remarks>
 public sealed class NodeInventory
 {
+    private const int MaxCached = 1 << 16;
     private readonly Entry[] _entries;
+
+    // Flow addresses repeat heavily; parsing and scanning every prefix per flow end would dominate routing.
+    private readonly ConcurrentDictionary<string, string?> _cache = new(StringComparer.Ordinal);
 
     /// <summary>Builds the inventory; throws <see cref="ArgumentException"/> naming the bad entry.</summary>
     public NodeInventory(IReadOnlyList<InventoryEntry> entries)
@@ -49,6 +55,23 @@ public sealed class NodeInventory
 
     /// <summary>The node owning <paramref name="ip"/>, or null.</summary>
     public string? Resolve(string ip)
+    {
+        if (_cache.TryGetValue(ip, out var node))
+        {
+            return node;
+        }
+
+        node = Lookup(ip);
+        if (_cache.Count >= MaxCached)
+        {
+            _cache.Clear(); // bounded: a scan of many addresses must not grow memory without limit
+        }
+
+        _cache[ip] = node;
+        return node;
+    }
+
+    private string? Lookup(string ip)
     {
         if (!IPAddress.TryParse(ip, out var address))
         {

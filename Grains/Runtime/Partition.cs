@@ -132,6 +132,17 @@ public sealed class Partition
         return result;
     }
 
+    /// <summary>Forgets which grains changed, for runs that keep no state (replays, benchmarks).</summary>
+    public void ForgetDirty()
+    {
+        foreach (var a in _dirty)
+        {
+            a.Dirty = false;
+        }
+
+        _dirty.Clear();
+    }
+
     /// <summary>Restores a grain from a snapshot taken by <see cref="TakeDirtySnapshots"/>; the clock moves to the
     /// newest restored watermark.</summary>
     public void Restore(EntityKey key, byte[] data)

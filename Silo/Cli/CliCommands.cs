@@ -48,7 +48,7 @@ internal static partial class CliCommands
 
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"replay: {summary.Lines} lines, {summary.Accepted} accepted, {summary.Rejected} rejected, {summary.Events} events, " +
-                    $"{summary.Findings} findings in {summary.Seconds:0.000}s ({summary.Events / Math.Max(summary.Seconds, 1e-9):0} events/s); config {detection.Version}"));
+                    $"{summary.Findings} findings in {summary.Seconds:0.000}s ({summary.Events / Math.Max(summary.Seconds, 1e-9):0} events/s; parse {summary.ParseSeconds:0.000}s); config {detection.Version}"));
                 return 0;
             }
             catch (Exception ex) when (ex is DetectionConfigException or ArgumentException or IOException or JsonException or Ingest.IngestLimitException)

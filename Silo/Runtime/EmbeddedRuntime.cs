@@ -72,6 +72,8 @@ public sealed partial class EmbeddedRuntime : IGrainRuntime
 
     internal RuntimeMetrics Metrics { get; }
 
+    internal bool Persistent => _store is not null;
+
     internal long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     internal IEnumerable<(int Partition, int Depth, long LagMs)> QueueStates()

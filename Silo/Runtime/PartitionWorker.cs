@@ -127,6 +127,11 @@ internal sealed partial class PartitionWorker
 
     private async ValueTask CheckpointAsync()
     {
+        if (!_runtime.Persistent)
+        {
+            Partition.ForgetDirty(); // a replay without a store has nothing to snapshot into
+        }
+
         foreach (var (key, data) in Partition.TakeDirtySnapshots())
         {
             // Newer state of a grain replaces older state still waiting from a failed commit.
