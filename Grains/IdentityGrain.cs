@@ -43,8 +43,9 @@ public sealed class IdentityGrain : IGrain
 
         var report = Features.ObserveActivity(ts);
         var n = Features.Novelty;
-        n[0].Observe(ts, e.Resource, report);
-        n[1].Observe(ts, e.SourceIp, report);
-        n[2].Observe(ts, e.UserAgent, report);
+        var active = Features.ActiveBuckets;
+        n[0].Observe(ts, e.Resource, report, active);
+        n[1].Observe(ts, e.SourceIp, report, active);
+        n[2].Observe(ts, e.UserAgent, report, active);
     }
 }

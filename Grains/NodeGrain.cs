@@ -36,7 +36,7 @@ public sealed class NodeGrain : IGrain
                 s[FeatureCatalog.IngressBytes.Index].Add(f.TimestampMs, f.RespBytes);
                 s[FeatureCatalog.DistinctDestinations.Index].AddDistinct(f.TimestampMs, StableHashing.Fnv1a64(f.DstIp));
                 s[FeatureCatalog.DistinctDstPorts.Index].AddDistinct(f.TimestampMs, (ulong)(uint)f.DstPort | ((ulong)f.Protocol << 16));
-                Features.Novelty[0].Observe(f.TimestampMs, f.DstIp, report);
+                Features.Novelty[0].Observe(f.TimestampMs, f.DstIp, report, Features.ActiveBuckets);
                 break;
             }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using AnomalyZT.Grains.Interfaces;
 using AnomalyZT.Ingest.Parsing;
 
@@ -14,6 +15,7 @@ internal sealed class DecodeSession : IDisposable
     private readonly int _maxLineBytes;
     private readonly long _maxBodyBytes;
     private readonly int _batchSize;
+    private readonly long _notAfterMs;
     private EngineEvent[] _events;
     private int _eventCount;
     private List<LineError>? _rejected;
@@ -38,8 +40,9 @@ internal sealed class DecodeSession : IDisposable
     private int _control;
     private long _bytes;
 
-    public DecodeSession(ILineParser parser, IngestOptions options, int batchSize)
+    public DecodeSession(ILineParser parser, IngestOptions options, int batchSize, long notAfterMs)
     {
+        _notAfterMs = notAfterMs;
         _parser = parser;
         _maxLineBytes = options.MaxLineBytes;
         _maxBodyBytes = options.MaxBodyBytes;
@@ -197,6 +200,9 @@ internal sealed class DecodeSession : IDisposable
 
         switch (_parser.Parse(line, out var evt, out var reason))
         {
+            case LineStatus.Event when evt.TimestampMs > _notAfterMs:
+                Reject(new LineError(number, FutureReason(number, evt.TimestampMs), line[..Math.Min(line.Length, LineError.MaxPayloadBytes)].ToArray()));
+                break;
             case LineStatus.Event:
                 _events[_eventCount++] = evt;
                 _accepted++;
@@ -216,6 +222,10 @@ internal sealed class DecodeSession : IDisposable
                 break;
         }
     }
+
+    private string FutureReason(int number, long timestampMs) => string.Create(CultureInfo.InvariantCulture,
+        $"line {number}: event time {DateTimeOffset.FromUnixTimeMilliseconds(timestampMs):yyyy-MM-ddTHH:mm:ss.fffZ} is later than " +
+        $"{DateTimeOffset.FromUnixTimeMilliseconds(_notAfterMs):yyyy-MM-ddTHH:mm:ss.fffZ}, the silo clock plus Ingest:MaxFutureSkewSeconds; fix the sender's clock");
 
     private void StartLongLine(in ReadOnlySequence<byte> start)
     {

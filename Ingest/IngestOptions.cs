@@ -24,6 +24,10 @@ public sealed class IngestOptions
     /// <summary>Longest field value taken into an event, in bytes as written on the line.</summary>
     public int MaxFieldBytes { get; set; } = 8 * 1024;
 
+    /// <summary>How far ahead of the silo clock an event may be timed. Later events are rejected: a single
+    /// far-future timestamp would otherwise move the watermark and make every real event "late".</summary>
+    public int MaxFutureSkewSeconds { get; set; } = 300;
+
     /// <summary>Per-format settings keyed by format name (case-insensitive), e.g. <c>envoy</c>.</summary>
     public Dictionary<string, FormatOptions> Formats { get; } = new(StringComparer.OrdinalIgnoreCase);
 
@@ -49,6 +53,11 @@ public sealed class IngestOptions
         if (MaxFieldBytes < 64 || MaxFieldBytes > MaxLineBytes)
         {
             errors.Add($"Ingest:MaxFieldBytes is {MaxFieldBytes}; Ingest:MaxFieldBytes must be between 64 and Ingest:MaxLineBytes ({MaxLineBytes})");
+        }
+
+        if (MaxFutureSkewSeconds is < 0 or > 86_400)
+        {
+            errors.Add($"Ingest:MaxFutureSkewSeconds is {MaxFutureSkewSeconds}; Ingest:MaxFutureSkewSeconds must be from 0 to 86400");
         }
 
         foreach (var (name, format) in Formats)

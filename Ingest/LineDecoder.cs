@@ -80,15 +80,19 @@ public sealed class LineDecoder
     /// <param name="onBatch">Receives each batch; awaited before more of the body is read.</param>
     /// <param name="batchSize">Events per batch, at least 1.</param>
     /// <param name="ct">Cancels the read.</param>
+    /// <param name="notAfterMs">Events timed after this (Unix ms) are rejected: the silo clock plus
+    /// <see cref="IngestOptions.MaxFutureSkewSeconds"/> for live ingest, so one wrong clock cannot push the event-time
+    /// watermark into the future; <see cref="long.MaxValue"/> for replays of old files.</param>
     /// <returns>Totals for the body.</returns>
     /// <exception cref="IngestLimitException">413 when the body passes <see cref="IngestOptions.MaxBodyBytes"/> (batches
     /// before that point have been delivered); 400 for an unknown format or a corrupt gzip stream.</exception>
-    public async Task<DecodeSummary> DecodeAsync(PipeReader reader, string format, Func<DecodedBatch, ValueTask> onBatch, int batchSize, CancellationToken ct)
+    public async Task<DecodeSummary> DecodeAsync(
+        PipeReader reader, string format, Func<DecodedBatch, ValueTask> onBatch, int batchSize, CancellationToken ct, long notAfterMs = long.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(onBatch);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        using var session = new DecodeSession(CreateParser(format), _options, batchSize);
+        using var session = new DecodeSession(CreateParser(format), _options, batchSize, notAfterMs);
         while (true)
         {
             ReadResult result;

@@ -110,8 +110,7 @@ public sealed class EntityFeatures
 
         foreach (var n in Novelty)
         {
-            n.CloseThrough(watermarkMs, ctx, static (c, tracker, start, count, examples) =>
-                c.Findings.Add(c.Self.NoveltyFinding(tracker, start, count, examples)));
+            n.CloseThrough(watermarkMs, ctx, static (c, tracker, bucket) => c.Findings.Add(c.Self.NoveltyFinding(tracker, bucket)));
         }
 
         return closed;
@@ -147,13 +146,14 @@ public sealed class EntityFeatures
         };
     }
 
-    private Finding NoveltyFinding(NoveltyTracker tracker, long bucketStart, int count, IReadOnlyList<string> examples)
+    private Finding NoveltyFinding(NoveltyTracker tracker, in NoveltyBucket bucket)
     {
+        var (bucketStart, count, examples) = (bucket.Start, bucket.Count, bucket.Examples);
         const string detector = "first-seen";
         var more = count > examples.Count ? string.Create(CultureInfo.InvariantCulture, $" and {count - examples.Count} more") : string.Empty;
         var explanation = string.Create(CultureInfo.InvariantCulture,
             $"{count} never-seen value(s) for {tracker.Feature} in the bucket from {Iso(bucketStart)}: {string.Join(", ", examples)}{more}; " +
-            $"{tracker.Remembered} values remembered after {ActiveBuckets} active buckets");
+            $"{bucket.Remembered} values remembered after {bucket.ActiveBuckets} active buckets");
         return new Finding
         {
             Id = Finding.ComputeId(Key.Kind, Key.Id, detector, tracker.Feature, bucketStart),
@@ -171,7 +171,7 @@ public sealed class EntityFeatures
             PValue = double.NaN,
             Severity = count >= 5 ? Severity.Medium : Severity.Low,
             ConfigVersion = _config.Version,
-            BaselineCount = tracker.Remembered,
+            BaselineCount = bucket.Remembered,
             Explanation = explanation,
         };
     }

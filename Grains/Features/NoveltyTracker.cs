@@ -31,8 +31,9 @@ public sealed class NoveltyTracker
     public long EarliestEndMs => _pending.Count == 0 ? long.MaxValue : _pending[0].Start + SpanMs;
 
     /// <summary>Records a use of <paramref name="value"/>; when it is new and <paramref name="report"/> is set
-    /// (the entity is past warm-up), it is counted for the bucket's finding.</summary>
-    public void Observe(long timestampMs, string? value, bool report)
+    /// (the entity is past warm-up), it is counted for the bucket's finding, together with what the entity knew at
+    /// that moment (<paramref name="activeBuckets"/>), so the explanation does not depend on when the bucket closes.</summary>
+    public void Observe(long timestampMs, string? value, bool report, long activeBuckets)
     {
         if (string.IsNullOrEmpty(value))
         {
@@ -63,20 +64,22 @@ public sealed class NoveltyTracker
         }
 
         bucket.Count++;
+        bucket.Remembered = _seen.Count;
+        bucket.ActiveBuckets = activeBuckets;
         if (bucket.Examples.Count < MaxExamples)
         {
             bucket.Examples.Add(value);
         }
     }
 
-    /// <summary>Reports buckets that end at or before <paramref name="watermarkMs"/>: (bucket start, count, examples).</summary>
-    public void CloseThrough<TState>(long watermarkMs, TState state, Action<TState, NoveltyTracker, long, int, IReadOnlyList<string>> onClosed)
+    /// <summary>Reports buckets that end at or before <paramref name="watermarkMs"/>.</summary>
+    public void CloseThrough<TState>(long watermarkMs, TState state, Action<TState, NoveltyTracker, NoveltyBucket> onClosed)
     {
         while (_pending.Count > 0 && _pending[0].Start + SpanMs <= watermarkMs)
         {
-            var bucket = _pending[0];
+            var b = _pending[0];
             _pending.RemoveAt(0);
-            onClosed(state, this, bucket.Start, bucket.Count, bucket.Examples);
+            onClosed(state, this, new NoveltyBucket(b.Start, b.Count, b.Examples, b.Remembered, b.ActiveBuckets));
         }
     }
 
@@ -89,6 +92,8 @@ public sealed class NoveltyTracker
         {
             writer.Write(p.Start);
             writer.Write(p.Count);
+            writer.Write(p.Remembered);
+            writer.Write(p.ActiveBuckets);
             writer.Write(p.Examples.Count);
             foreach (var e in p.Examples)
             {
@@ -110,7 +115,7 @@ public sealed class NoveltyTracker
         _pending.Clear();
         for (var i = 0; i < count; i++)
         {
-            var p = new Pending { Start = reader.ReadInt64(), Count = reader.ReadInt32() };
+            var p = new Pending { Start = reader.ReadInt64(), Count = reader.ReadInt32(), Remembered = reader.ReadInt32(), ActiveBuckets = reader.ReadInt64() };
             var examples = reader.ReadInt32();
             if (examples is < 0 or > MaxExamples)
             {
@@ -130,6 +135,16 @@ public sealed class NoveltyTracker
     {
         public long Start;
         public int Count;
+        public int Remembered;
+        public long ActiveBuckets;
         public readonly List<string> Examples = new(MaxExamples);
     }
 }
+
+/// <summary>A closed bucket of first-seen values.</summary>
+/// <param name="Start">Bucket start, Unix ms.</param>
+/// <param name="Count">New values in the bucket.</param>
+/// <param name="Examples">Up to three of them.</param>
+/// <param name="Remembered">Values the entity remembered after the last of them.</param>
+/// <param name="ActiveBuckets">Active buckets the entity had when the last of them arrived.</param>
+public readonly record struct NoveltyBucket(long Start, int Count, IReadOnlyList<string> Examples, int Remembered, long ActiveBuckets);

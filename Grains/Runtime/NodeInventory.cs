@@ -61,6 +61,12 @@ public sealed class NodeInventory
             return node;
         }
 
+        // Only well-formed addresses are cached: flow fields are untrusted text.
+        if (ip.Length > 45 || !IPAddress.TryParse(ip, out _))
+        {
+            return null;
+        }
+
         node = Lookup(ip);
         if (_cache.Count >= MaxCached)
         {

@@ -156,8 +156,10 @@ public sealed class Partition
 
         var watermark = reader.ReadInt64();
         var high = reader.ReadInt64();
-        var activation = Activate(key);
-        activation.Grain.Features.Read(reader);
+        var grain = NewGrain(key);
+        grain.Features.Read(reader); // into a fresh grain: a snapshot that fails to read leaves nothing behind
+        var activation = new Activation(grain);
+        _grains[key] = activation;
         WatermarkMs = Math.Max(WatermarkMs, watermark);
         HighWaterMs = Math.Max(HighWaterMs, high);
         activation.ScheduledEndMs = long.MaxValue;
@@ -168,13 +170,14 @@ public sealed class Partition
     {
         if (!_grains.TryGetValue(key, out var activation))
         {
-            IGrain grain = key.Kind == EntityKind.Identity ? new IdentityGrain(key.Id, Config) : new NodeGrain(key.Id, Config);
-            activation = new Activation(grain);
+            activation = new Activation(NewGrain(key));
             _grains.Add(key, activation);
         }
 
         return activation;
     }
+
+    private IGrain NewGrain(EntityKey key) => key.Kind == EntityKind.Identity ? new IdentityGrain(key.Id, Config) : new NodeGrain(key.Id, Config);
 
     private void Schedule(Activation activation)
     {

@@ -81,9 +81,9 @@ internal sealed class EnvoyParser(FieldMap map, IngestOptions options) : JsonLin
         }
 
         var remoteHost = Text(_remote, line, TextTransform.HostOfAddress);
-        var sourceIp = Text(_forwardedFor, line, TextTransform.FirstListEntry) ?? remoteHost;
-
-        // The peer address is what Envoy saw; X-Forwarded-For is client-supplied, so it stands in only without one.
+        // The peer address is what Envoy saw; X-Forwarded-For is client-supplied (a stolen token could claim its
+        // victim's usual address with it), so it stands in only when the log has no peer address.
+        var sourceIp = remoteHost ?? Text(_forwardedFor, line, TextTransform.FirstListEntry);
         var principal = PrincipalText(line);
         var principalSource = PrincipalSource.Field;
         if (principal is null)

@@ -74,7 +74,7 @@ internal sealed class K8sAuditParser(FieldMap map, IngestOptions options) : Json
         AuditId => CaptureString(ref reader, name, out _auditId),
         RequestUri => CaptureString(ref reader, name, out _requestUri),
         Verb => CaptureString(ref reader, name, out _verb),
-        SourceIps => ReadFirstAddress(ref reader, name),
+        SourceIps => ReadPeerAddress(ref reader, name),
         UserAgent => CaptureString(ref reader, name, out _userAgent),
         Resource => CaptureString(ref reader, name, out _resource),
         Subresource => CaptureString(ref reader, name, out _subresource),
@@ -166,8 +166,8 @@ internal sealed class K8sAuditParser(FieldMap map, IngestOptions options) : Json
             : $"kind '{Quote(_kind, line)}' is not an audit Event";
     }
 
-    // sourceIPs lists X-Forwarded-For, X-Real-Ip, then the remote address; the first is the client.
-    private string? ReadFirstAddress(ref Utf8JsonReader reader, string name)
+    // sourceIPs lists X-Forwarded-For, X-Real-Ip, then the remote address.
+    private string? ReadPeerAddress(ref Utf8JsonReader reader, string name)
     {
         if (reader.TokenType == JsonTokenType.Null)
         {
@@ -186,13 +186,13 @@ internal sealed class K8sAuditParser(FieldMap map, IngestOptions options) : Json
                 return $"field '{name}' holds a non-string entry";
             }
 
-            if (_sourceIp.IsAbsent)
+            // Keep the last entry: the remote address the API server saw. Earlier entries come from
+            // X-Forwarded-For / X-Real-Ip, which a client sets itself, so trusting them would let a stolen
+            // credential claim its victim's usual address and slip past new-source-IP detection.
+            var reason = CaptureString(ref reader, name, out _sourceIp);
+            if (reason is not null)
             {
-                var reason = CaptureString(ref reader, name, out _sourceIp);
-                if (reason is not null)
-                {
-                    return reason;
-                }
+                return reason;
             }
         }
 

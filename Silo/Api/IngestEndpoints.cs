@@ -6,6 +6,7 @@ using AnomalyZT.Ingest;
 using AnomalyZT.Silo.Runtime;
 using AnomalyZT.Silo.Security;
 using AnomalyZT.Silo.State;
+using Microsoft.Extensions.Options;
 
 namespace AnomalyZT.Silo.Api;
 
@@ -58,7 +59,7 @@ internal static class IngestEndpoints
         HttpContext http,
         LineDecoder decoder,
         IGrainRuntime runtime,
-        IStateStore store,
+        IOptions<IngestOptions> options,
         RuntimeMetrics metrics,
         TimeProvider time,
         CancellationToken ct)
@@ -89,12 +90,13 @@ internal static class IngestEndpoints
         try
         {
             var reader = LineDecoder.OpenBody(http.Request.Body, gzip);
+            var notAfter = time.GetUtcNow().ToUnixTimeMilliseconds() + (options.Value.MaxFutureSkewSeconds * 1000L);
             summary = await decoder.DecodeAsync(reader, canonical, batch =>
             {
                 events.AddRange(batch.Events);
                 rejected.AddRange(batch.Rejected);
                 return ValueTask.CompletedTask;
-            }, 4096, ct).ConfigureAwait(false);
+            }, 4096, ct, notAfter).ConfigureAwait(false);
         }
         catch (IngestLimitException ex)
         {
@@ -105,24 +107,19 @@ internal static class IngestEndpoints
 
         using (events)
         {
-            var dispatch = runtime.TryDispatch(events.Span);
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var letters = new DeadLetter[rejected.Count];
+            for (var i = 0; i < letters.Length; i++)
+            {
+                letters[i] = new DeadLetter(0, now, "http:" + canonical, rejected[i].LineNumber, rejected[i].Reason, rejected[i].Payload);
+            }
+
+            var dispatch = runtime.TryDispatch(events.Span, letters);
             if (!dispatch.Admitted)
             {
                 http.Response.Headers.RetryAfter = ((int)Math.Ceiling(dispatch.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 return Results.Json(new ErrorBody("busy", "the engine's queues are full; nothing of this body was taken, retry it after Retry-After seconds"),
                     Serialization.AnomalyJsonContext.Default.ErrorBody, statusCode: StatusCodes.Status429TooManyRequests);
-            }
-
-            if (rejected.Count > 0)
-            {
-                var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-                var letters = new DeadLetter[rejected.Count];
-                for (var i = 0; i < letters.Length; i++)
-                {
-                    letters[i] = new DeadLetter(0, now, "http:" + canonical, rejected[i].LineNumber, rejected[i].Reason, rejected[i].Payload);
-                }
-
-                await store.CommitAsync(new Checkpoint([], [], letters), ct).ConfigureAwait(false);
             }
 
             metrics.Ingested(canonical, summary.Accepted, summary.Rejected, Stopwatch.GetElapsedTime(started).TotalSeconds);

@@ -77,7 +77,7 @@ internal static class ReplayCommand
         for (var i = 0; i < ordered.Length; i += BatchSize)
         {
             var batch = ordered.AsSpan(i, Math.Min(BatchSize, ordered.Length - i));
-            if (!runtime.TryDispatch(batch).Admitted)
+            if (!runtime.TryDispatch(batch, []).Admitted)
             {
                 throw new InvalidOperationException("replay: a drained runtime refused a batch; this is a bug");
             }

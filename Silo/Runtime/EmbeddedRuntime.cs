@@ -89,24 +89,14 @@ public sealed partial class EmbeddedRuntime : IGrainRuntime
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken ct)
     {
-        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
+        if (Volatile.Read(ref _state) != 0)
         {
             throw new InvalidOperationException("the runtime was already started");
         }
 
         if (_store is not null)
         {
-            var restored = 0;
-            for (var p = 0; p < _workers.Length; p++)
-            {
-                foreach (var snapshot in await _store.LoadSnapshotsAsync(p, ct).ConfigureAwait(false))
-                {
-                    _workers[snapshot.Key.Partition(_workers.Length)].Partition.Restore(snapshot.Key, snapshot.Data);
-                    restored++;
-                }
-            }
-
-            LogRestored(restored, _workers.Length);
+            await RestoreAsync(_store, ct).ConfigureAwait(false);
         }
 
         for (var i = 0; i < _workers.Length; i++)
@@ -114,14 +104,45 @@ public sealed partial class EmbeddedRuntime : IGrainRuntime
             _running[i] = Task.Run(_workers[i].RunAsync, CancellationToken.None);
         }
 
+        // Running only once the workers exist: nothing is admitted into queues no one drains.
+        Volatile.Write(ref _state, 1);
         if (_store is not null && _checkpointInterval > TimeSpan.Zero)
         {
             _checkpointLoop = CheckpointLoopAsync(_stopping.Token);
         }
     }
 
+    private async Task RestoreAsync(IStateStore store, CancellationToken ct)
+    {
+        // Snapshots are routed by key, and every stored partition is read, so a changed partition count loses nothing.
+        var restored = 0;
+        var failed = 0;
+        var stored = await store.MaxSnapshotPartitionAsync(ct).ConfigureAwait(false);
+        for (var p = 0; p <= Math.Max(stored, _workers.Length - 1); p++)
+        {
+            foreach (var snapshot in await store.LoadSnapshotsAsync(p, ct).ConfigureAwait(false))
+            {
+                try
+                {
+                    _workers[snapshot.Key.Partition(_workers.Length)].Partition.Restore(snapshot.Key, snapshot.Data);
+                    restored++;
+                }
+                catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or ArgumentException)
+                {
+                    // One unreadable grain must not keep the engine down: it starts fresh, and the bytes are kept.
+                    failed++;
+                    LogSnapshotUnreadable(snapshot.Key.ToString(), ex);
+                    await store.CommitAsync(new Checkpoint([], [], [new DeadLetter(0, NowMs, "snapshot:" + snapshot.Key, 0,
+                        "grain state could not be read and was reset: " + ex.Message, snapshot.Data)]), ct).ConfigureAwait(false);
+                }
+            }
+        }
+
+        LogRestored(restored, _workers.Length, failed);
+    }
+
     /// <inheritdoc />
-    public DispatchResult TryDispatch(ReadOnlySpan<EngineEvent> events)
+    public DispatchResult TryDispatch(ReadOnlySpan<EngineEvent> events, IReadOnlyList<DeadLetter> deadLetters)
     {
         if (!IsRunning)
         {
@@ -192,6 +213,12 @@ public sealed partial class EmbeddedRuntime : IGrainRuntime
                 for (var j = 0; j < n; j++)
                 {
                     _workers[routed[j].Key.Partition(_workers.Length)].Post(new Message(MessageKind.Event, routed[j]));
+                }
+
+                if (deadLetters.Count > 0)
+                {
+                    // Rejected lines ride with the batch: durable with the same checkpoints, retried like them.
+                    _workers[(int)((uint)Environment.CurrentManagedThreadId % (uint)_workers.Length)].Post(new Message(MessageKind.DeadLetters, Letters: deadLetters));
                 }
 
                 if (high > _announcedHighWaterMs)
@@ -290,14 +317,30 @@ public sealed partial class EmbeddedRuntime : IGrainRuntime
         {
             await _store.CommitAsync(checkpoint, CancellationToken.None).ConfigureAwait(false);
         }
+    }
 
-        if (checkpoint.Findings.Count > 0)
+    /// <summary>Tells observers about committed findings. Their failures are logged, never retried: the findings
+    /// are already durable and served by the API.</summary>
+    internal async ValueTask NotifyAsync(IReadOnlyList<Finding> findings)
+    {
+        if (findings.Count == 0)
         {
-            Metrics.Findings(checkpoint.Findings);
-            if (_onFindings is not null)
-            {
-                await _onFindings(checkpoint.Findings).ConfigureAwait(false);
-            }
+            return;
+        }
+
+        Metrics.Findings(findings);
+        if (_onFindings is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await _onFindings(findings).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogNotifyFailed(findings.Count, ex);
         }
     }
 
@@ -313,6 +356,11 @@ public sealed partial class EmbeddedRuntime : IGrainRuntime
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_running[0] is null)
+        {
+            return; // never started its workers
+        }
+
         if (_checkpointLoop is not null)
         {
             await _checkpointLoop.ConfigureAwait(false);
@@ -338,11 +386,17 @@ public sealed partial class EmbeddedRuntime : IGrainRuntime
 
     internal void LogCheckpointFailure(int partition, Exception ex) => LogCheckpointFailed(partition, ex);
 
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Error, Message = "Could not write {Count} committed findings to the alert file; they stay in the store and on the API")]
+    private partial void LogNotifyFailed(int count, Exception ex);
+
     [LoggerMessage(EventId = 3004, Level = LogLevel.Error, Message = "Partition {Partition} could not commit its checkpoint; it keeps the state and retries at the next one")]
     private partial void LogCheckpointFailed(int partition, Exception ex);
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Restored {Grains} grains into {Partitions} partitions")]
-    private partial void LogRestored(int grains, int partitions);
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Restored {Grains} grains into {Partitions} partitions ({Failed} unreadable, reset)")]
+    private partial void LogRestored(int grains, int partitions, int failed);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Error, Message = "State of {Entity} could not be read; the grain starts fresh and the bytes are dead-lettered")]
+    private partial void LogSnapshotUnreadable(string entity, Exception ex);
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Stopped {Partitions} partitions after a final checkpoint")]
     private partial void LogStopped(int partitions);

@@ -1,4 +1,5 @@
 using AnomalyZT.Grains.Interfaces;
+using AnomalyZT.Silo.State;
 
 namespace AnomalyZT.Silo.Runtime;
 
@@ -21,9 +22,10 @@ public interface IGrainRuntime : IAsyncDisposable
     /// <summary>True once started and until stopped.</summary>
     bool IsRunning { get; }
 
-    /// <summary>Routes and enqueues a batch, all or nothing: either every event is admitted, or none is and the
-    /// caller answers 429. Never blocks.</summary>
-    DispatchResult TryDispatch(ReadOnlySpan<EngineEvent> events);
+    /// <summary>Routes and enqueues a batch with the dead letters of its rejected lines, all or nothing: either
+    /// everything is admitted (and becomes durable with the next checkpoint), or nothing is and the caller answers 429.
+    /// Never blocks.</summary>
+    DispatchResult TryDispatch(ReadOnlySpan<EngineEvent> events, IReadOnlyList<DeadLetter> deadLetters);
 
     /// <summary>Waits until every partition has processed what was enqueued before the call, then checkpoints.</summary>
     Task FlushAsync(CancellationToken ct);

@@ -91,12 +91,13 @@ internal sealed partial class PartitionWorker
                     break;
                 case MessageKind.CloseAll:
                     Partition.CloseAll(_findings);
-                    await CheckpointAsync().ConfigureAwait(false);
-                    m.Done!.TrySetResult();
+                    Complete(m, await CheckpointAsync().ConfigureAwait(false));
                     break;
                 case MessageKind.Flush:
-                    await CheckpointAsync().ConfigureAwait(false);
-                    m.Done!.TrySetResult();
+                    Complete(m, await CheckpointAsync().ConfigureAwait(false));
+                    break;
+                case MessageKind.DeadLetters:
+                    _deadLetters.AddRange(m.Letters!);
                     break;
                 case MessageKind.Checkpoint:
                     await CheckpointAsync().ConfigureAwait(false);
@@ -118,6 +119,18 @@ internal sealed partial class PartitionWorker
         }
     }
 
+    private static void Complete(in Message m, bool committed)
+    {
+        if (committed)
+        {
+            m.Done!.TrySetResult();
+        }
+        else
+        {
+            m.Done!.TrySetException(new IOException("the checkpoint could not be committed to the state store; see the silo log"));
+        }
+    }
+
     private void Advance(long highWaterMs)
     {
         var closedBefore = Partition.BucketsClosed;
@@ -125,7 +138,9 @@ internal sealed partial class PartitionWorker
         _runtime.Metrics.BucketsClosed(Partition.BucketsClosed - closedBefore);
     }
 
-    private async ValueTask CheckpointAsync()
+    /// <summary>Commits dirty grains, findings and dead letters; on failure keeps them for the next checkpoint.</summary>
+    /// <returns>False when the store refused the commit.</returns>
+    private async ValueTask<bool> CheckpointAsync()
     {
         if (!_runtime.Persistent)
         {
@@ -140,24 +155,26 @@ internal sealed partial class PartitionWorker
 
         if (_snapshots.Count == 0 && _findings.Count == 0 && _deadLetters.Count == 0)
         {
-            return;
+            return true;
         }
 
-        var checkpoint = new Checkpoint([.. _snapshots.Values], [.. _findings], [.. _deadLetters]);
+        var findings = _findings.ToArray();
         try
         {
-            await _runtime.CommitAsync(checkpoint).ConfigureAwait(false);
+            await _runtime.CommitAsync(new Checkpoint([.. _snapshots.Values], findings, [.. _deadLetters])).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // Keep everything for the next checkpoint: a store outage delays findings, it does not lose them.
             _runtime.LogCheckpointFailure(Partition.Index, ex);
-            return;
+            return false;
         }
 
         _snapshots.Clear();
         _findings.Clear();
         _deadLetters.Clear();
+        await _runtime.NotifyAsync(findings).ConfigureAwait(false);
+        return true;
     }
 
     private DeadLetter LateLetter(in RoutedEvent e)
@@ -177,6 +194,7 @@ internal enum MessageKind : byte
     Flush,
     CloseAll,
     Checkpoint,
+    DeadLetters,
 }
 
 internal readonly record struct Message(
@@ -184,4 +202,5 @@ internal readonly record struct Message(
     RoutedEvent Event = default,
     long Value = 0,
     TaskCompletionSource? Done = null,
-    TaskCompletionSource<EntityView?>? Describe = null);
+    TaskCompletionSource<EntityView?>? Describe = null,
+    IReadOnlyList<DeadLetter>? Letters = null);

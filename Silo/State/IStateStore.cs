@@ -20,6 +20,10 @@ public interface IStateStore : IAsyncDisposable
     /// <summary>Every snapshot of one partition, ordered by kind then id.</summary>
     Task<IReadOnlyList<GrainSnapshot>> LoadSnapshotsAsync(int partition, CancellationToken ct);
 
+    /// <summary>The highest partition number any snapshot was stored under, or -1 when there are none; lets a silo
+    /// whose partition count changed still find every grain.</summary>
+    Task<int> MaxSnapshotPartitionAsync(CancellationToken ct);
+
     /// <summary>The snapshot of one grain, or <see langword="null"/> when none was committed.</summary>
     Task<GrainSnapshot?> LoadSnapshotAsync(EntityKey key, CancellationToken ct);
 

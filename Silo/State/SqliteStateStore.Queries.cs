@@ -143,6 +143,15 @@ public sealed partial class SqliteStateStore
         return (long)(await command.ExecuteScalarAsync(ct))!;
     }
 
+    /// <inheritdoc />
+    public async Task<int> MaxSnapshotPartitionAsync(CancellationToken ct)
+    {
+        await using var connection = await OpenReaderAsync(ct);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COALESCE(MAX(partition), -1) FROM grain_snapshots;";
+        return Convert.ToInt32(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     private static GrainSnapshot ReadSnapshot(SqliteDataReader reader) => new(
         new EntityKey(ReadKind(reader, 0), reader.GetString(1)),
         reader.GetInt32(2),

@@ -64,15 +64,26 @@ public sealed class EnvoyParserTests
     }
 
     [Fact]
-    public async Task DecodeAsync_XForwardedFor_FirstEntryIsSourceIp()
+    public async Task DecodeAsync_XForwardedFor_DoesNotOverridePeerAddress()
     {
+        // X-Forwarded-For is set by the client; a stolen token must not be able to claim its victim's address.
         const string line = """{"start_time":"2024-05-01T10:00:00Z","x_forwarded_for":"203.0.113.7, 10.0.0.2","downstream_remote_address":"10.0.0.2:3345","response_code":null}""";
 
         var access = (await IngestHarness.DecodeAsync(line, "envoy")).SingleAccess();
 
-        Assert.Equal("203.0.113.7", access.SourceIp);
+        Assert.Equal("10.0.0.2", access.SourceIp);
         Assert.Equal("10.0.0.2", access.Principal);
         Assert.Equal(PrincipalSource.SourceAddress, access.PrincipalSource);
+    }
+
+    [Fact]
+    public async Task DecodeAsync_XForwardedForWithoutPeerAddress_FirstEntryIsSourceIp()
+    {
+        const string line = """{"start_time":"2024-05-01T10:00:00Z","x_forwarded_for":"203.0.113.7, 10.0.0.2","downstream_peer_uri_san":"spiffe://c/ns/a/sa/b"}""";
+
+        var access = (await IngestHarness.DecodeAsync(line, "envoy")).SingleAccess();
+
+        Assert.Equal("203.0.113.7", access.SourceIp);
     }
 
     [Fact]

@@ -16,7 +16,7 @@ public sealed class K8sAuditParserTests
         Assert.Equal(1714557600130L, access.TimestampMs);
         Assert.Equal("system:serviceaccount:ci:deployer", access.Principal);
         Assert.Equal(PrincipalSource.Field, access.PrincipalSource);
-        Assert.Equal("10.0.3.7", access.SourceIp);
+        Assert.Equal("10.0.0.1", access.SourceIp); // the remote address, not the client-set X-Forwarded-For entry
         Assert.Equal("kubectl/v1.29.3 (linux/amd64) kubernetes/6813625", access.UserAgent);
         Assert.Equal("get", access.Action);
         Assert.Equal("secrets kube-system/token-x", access.Resource);

@@ -50,6 +50,8 @@ public sealed class IngestApiTests : IAsyncLifetime
         Assert.Equal(3, error.GetProperty("line").GetInt32());
         Assert.False(string.IsNullOrWhiteSpace(error.GetProperty("reason").GetString()));
 
+        // Dead letters are durable with the batch's checkpoint.
+        await _server.Runtime.FlushAsync(TestContext.Current.CancellationToken);
         var store = _server.App.Services.GetRequiredService<IStateStore>();
         var dead = await store.QueryDeadLettersAsync(0, 10, TestContext.Current.CancellationToken);
         var letter = Assert.Single(dead);
@@ -60,6 +62,26 @@ public sealed class IngestApiTests : IAsyncLifetime
         using var admin = _server.Client(SiloServer.AdminKey);
         var served = await admin.GetFromJsonAsync<JsonElement>("v1/dead-letters", TestContext.Current.CancellationToken);
         Assert.Equal(3, served.EnumerateArray().Single().GetProperty("line").GetInt32());
+    }
+
+    [Fact]
+    public async Task Post_FarFutureTimestamp_IsRejectedAndDoesNotBlindTheEngine()
+    {
+        var body = EnvoyLine(new DateTimeOffset(9999, 1, 1, 0, 0, 0, TimeSpan.Zero), "svc-f", 1) + "\n" + EnvoyLine(T0, "svc-f", 1) + "\n";
+        using var client = _server.Client(SiloServer.ShipperKey);
+        using var response = await client.PostAsync("v1/ingest/envoy", new StringContent(body), TestContext.Current.CancellationToken);
+        var root = await response.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken);
+        Assert.Equal(1, root.GetProperty("accepted").GetInt32());
+        var error = root.GetProperty("errors").EnumerateArray().Single();
+        Assert.Equal(1, error.GetProperty("line").GetInt32());
+        Assert.Contains("MaxFutureSkewSeconds", error.GetProperty("reason").GetString(), StringComparison.Ordinal);
+
+        // A later, normal event is still applied, not refused as late.
+        using var next = await client.PostAsync("v1/ingest/envoy", new StringContent(EnvoyLine(T0.AddSeconds(1), "svc-f", 1) + "\n"), TestContext.Current.CancellationToken);
+        await _server.Runtime.FlushAsync(TestContext.Current.CancellationToken);
+        var store = _server.App.Services.GetRequiredService<IStateStore>();
+        var letters = await store.QueryDeadLettersAsync(0, 10, TestContext.Current.CancellationToken);
+        Assert.DoesNotContain(letters, d => d.Source.StartsWith("late:", StringComparison.Ordinal));
     }
 
     [Fact]
