@@ -42,20 +42,23 @@ public sealed class FirstSeenSet
         return true;
     }
 
+    /// <summary>Forgets the least recently seen eighth of the set in one pass (ties broken by hash), so a scanner
+    /// that shows a new value on every event costs amortised O(log n) per value, not a full scan each time.</summary>
     private void EvictOldest()
     {
-        var victim = 0UL;
-        var oldest = long.MaxValue;
+        var entries = new (long Seen, ulong Hash)[_lastSeen.Count];
+        var i = 0;
         foreach (var (hash, seen) in _lastSeen)
         {
-            if (seen < oldest || (seen == oldest && hash < victim))
-            {
-                oldest = seen;
-                victim = hash;
-            }
+            entries[i++] = (seen, hash);
         }
 
-        _lastSeen.Remove(victim);
+        Array.Sort(entries);
+        var drop = Math.Max(1, entries.Length / 8);
+        for (var j = 0; j < drop; j++)
+        {
+            _lastSeen.Remove(entries[j].Hash);
+        }
     }
 
     /// <summary>Writes the set, sorted by hash so equal sets give equal bytes.</summary>

@@ -128,23 +128,7 @@ internal static class QueryEndpoints
                 Serialization.AnomalyJsonContext.Default.ErrorBody, statusCode: StatusCodes.Status404NotFound);
         }
 
-        var recent = new List<Finding>();
-        string? cursor = null;
-        do
-        {
-            // Findings come oldest first; keep the newest 20.
-            var page = await store.QueryFindingsAsync(new FindingQuery(k, id, null, null, cursor, 1000), ct).ConfigureAwait(false);
-            recent.AddRange(page.Items);
-            if (recent.Count > 20)
-            {
-                recent.RemoveRange(0, recent.Count - 20);
-            }
-
-            cursor = page.NextCursor;
-        }
-        while (cursor is not null);
-
-        recent.Reverse();
+        var recent = await store.RecentFindingsAsync(new EntityKey(k, id), 20, ct).ConfigureAwait(false);
         return Results.Json(new EntityResponse(view, recent), Serialization.AnomalyJsonContext.Default.EntityResponse);
     }
 

@@ -26,7 +26,7 @@ internal readonly record struct ReplaySummary(long Lines, long Accepted, long Re
 /// feeding a live silo would interleave them.</summary>
 internal static class ReplayCommand
 {
-    private const int BatchSize = 4096;
+    private const int DefaultBatchSize = 4096;
 
     public static async Task<(List<Finding> Findings, ReplaySummary Summary)> RunAsync(
         IReadOnlyList<(string Path, string Format)> inputs,
@@ -34,7 +34,8 @@ internal static class ReplayCommand
         IReadOnlyList<InventoryEntry> inventory,
         int partitions,
         TextWriter diagnostics,
-        CancellationToken ct)
+        CancellationToken ct,
+        int batchSize = DefaultBatchSize)
     {
         var started = Stopwatch.GetTimestamp();
         var decoder = new LineDecoder(new IngestOptions { MaxBodyBytes = long.MaxValue });
@@ -53,7 +54,7 @@ internal static class ReplayCommand
                 }
 
                 return ValueTask.CompletedTask;
-            }, BatchSize, ct).ConfigureAwait(false);
+            }, DefaultBatchSize, ct).ConfigureAwait(false);
             lines += summary.Lines;
             accepted += summary.Accepted;
             rejected += summary.Rejected;
@@ -63,7 +64,7 @@ internal static class ReplayCommand
         var ordered = SortByTime(events.Span);
         var findings = new List<Finding>();
         using var metrics = new RuntimeMetrics(null);
-        var options = new EmbeddedRuntimeOptions { Partitions = partitions, QueueCapacity = BatchSize * 4, Inventory = [.. inventory] };
+        var options = new EmbeddedRuntimeOptions { Partitions = partitions, QueueCapacity = Math.Max(16, batchSize * 4), Inventory = [.. inventory] };
         await using var runtime = new EmbeddedRuntime(options, config, store: null, batch =>
         {
             lock (findings)
@@ -74,9 +75,9 @@ internal static class ReplayCommand
             return ValueTask.CompletedTask;
         }, metrics, TimeProvider.System, NullLogger<EmbeddedRuntime>.Instance);
         await runtime.StartAsync(ct).ConfigureAwait(false);
-        for (var i = 0; i < ordered.Length; i += BatchSize)
+        for (var i = 0; i < ordered.Length; i += batchSize)
         {
-            var batch = ordered.AsSpan(i, Math.Min(BatchSize, ordered.Length - i));
+            var batch = ordered.AsSpan(i, Math.Min(batchSize, ordered.Length - i));
             if (!runtime.TryDispatch(batch, []).Admitted)
             {
                 throw new InvalidOperationException("replay: a drained runtime refused a batch; this is a bug");

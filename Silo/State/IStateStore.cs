@@ -32,6 +32,9 @@ public interface IStateStore : IAsyncDisposable
     /// <exception cref="ArgumentException">The cursor is not one this store issued, or the limit is outside 1..1000.</exception>
     Task<FindingPage> QueryFindingsAsync(FindingQuery query, CancellationToken ct);
 
+    /// <summary>The newest <paramref name="limit"/> (1..1000) findings of one entity, newest bucket first.</summary>
+    Task<IReadOnlyList<Finding>> RecentFindingsAsync(EntityKey key, int limit, CancellationToken ct);
+
     /// <summary>Up to <paramref name="limit"/> (1..1000) dead letters whose id is greater than
     /// <paramref name="afterId"/>, in id order.</summary>
     Task<IReadOnlyList<DeadLetter>> QueryDeadLettersAsync(long afterId, int limit, CancellationToken ct);

@@ -107,6 +107,30 @@ public sealed partial class SqliteStateStore
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<Finding>> RecentFindingsAsync(EntityKey key, int limit, CancellationToken ct)
+    {
+        CheckLimit(limit, nameof(limit));
+        await using var connection = await OpenReaderAsync(ct);
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT json, bucket_start_ms, id FROM findings
+            WHERE entity_kind = $kind AND entity_id = $entity_id
+            ORDER BY bucket_start_ms DESC, id DESC LIMIT $limit;
+            """;
+        command.Parameters.Add("$kind", SqliteType.Integer).Value = (int)key.Kind;
+        command.Parameters.Add("$entity_id", SqliteType.Text).Value = key.Id;
+        command.Parameters.Add("$limit", SqliteType.Integer).Value = limit;
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var items = new List<Finding>(limit);
+        while (await reader.ReadAsync(ct))
+        {
+            items.Add(ReadFinding(reader));
+        }
+
+        return items;
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<DeadLetter>> QueryDeadLettersAsync(long afterId, int limit, CancellationToken ct)
     {
         CheckLimit(limit, nameof(limit));

@@ -27,6 +27,21 @@ public sealed class FirstSeenSetTests
     }
 
     [Fact]
+    public void Observe_LargeSetFull_ForgetsOldestEighthAtOnce()
+    {
+        var s = new FirstSeenSet(16);
+        for (var i = 0; i < 16; i++)
+        {
+            s.Observe((ulong)i, 100 + i);
+        }
+
+        Assert.True(s.Observe(99, 1000));
+        Assert.Equal(15, s.Count); // 16 − 2 (the two oldest) + 1
+        Assert.False(s.Observe(2, 1001)); // third oldest: still known
+        Assert.True(s.Observe(0, 1002));  // oldest: forgotten (the set is full again after this)
+    }
+
+    [Fact]
     public void WriteRead_RoundTrip_EvictsExactlyAsOriginal()
     {
         var rng = new Random(3);

@@ -148,12 +148,14 @@ public sealed class PartitionTests
         // The same events, with the clock advanced after every event or only once at the end (one big body),
         // must give the same findings: warm-up and novelty are decided by event time, not by delivery.
         var events = new List<RoutedEvent>();
-        for (var b = 0; b < 40; b++)
+        for (var b = 0; b < 70; b++)
         {
-            events.Add(Access(T0 + b * 10 * Minute, bytesOut: 100_000 + b));
+            // The anomaly sits mid-stream, so later events exist when its bucket closes in the one-shot run.
+            var anomalous = b == 40;
+            events.Add(Access(T0 + b * 10 * Minute, bytesOut: anomalous ? 80_000_000 : 100_000 + b, ip: anomalous ? "10.7.7.7" : "10.0.0.1",
+                resource: anomalous ? "/data/secret" : "/data/a"));
         }
 
-        events.Add(Access(T0 + 40 * 10 * Minute, bytesOut: 80_000_000, ip: "10.7.7.7", resource: "/data/secret"));
         var stepwise = new Partition(0, Config());
         var a = new List<Finding>();
         foreach (var e in events)
@@ -173,6 +175,7 @@ public sealed class PartitionTests
         once.CloseAll(b2);
         Assert.Contains(a, f => f.Feature == "new_source_ip");
         Assert.Contains(a, f => f.Feature == "new_resource");
+        Assert.Contains(a, f => f.Feature == "bytes_out");
         Assert.Equal(a.OrderBy(f => f.Id), b2.OrderBy(f => f.Id));
     }
 
