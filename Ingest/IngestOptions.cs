@@ -28,6 +28,10 @@ public sealed class IngestOptions
     /// far-future timestamp would otherwise move the watermark and make every real event "late".</summary>
     public int MaxFutureSkewSeconds { get; set; } = 300;
 
+    /// <summary>Bodies decoded at the same time; more wait briefly in a queue of the same size, then get 429.
+    /// With <see cref="MaxBodyBytes"/> this bounds the memory ingest can hold.</summary>
+    public int MaxConcurrentBodies { get; set; } = 8;
+
     /// <summary>Per-format settings keyed by format name (case-insensitive), e.g. <c>envoy</c>.</summary>
     public Dictionary<string, FormatOptions> Formats { get; } = new(StringComparer.OrdinalIgnoreCase);
 
@@ -53,6 +57,11 @@ public sealed class IngestOptions
         if (MaxFieldBytes < 64 || MaxFieldBytes > MaxLineBytes)
         {
             errors.Add($"Ingest:MaxFieldBytes is {MaxFieldBytes}; Ingest:MaxFieldBytes must be between 64 and Ingest:MaxLineBytes ({MaxLineBytes})");
+        }
+
+        if (MaxConcurrentBodies is < 1 or > 1024)
+        {
+            errors.Add($"Ingest:MaxConcurrentBodies is {MaxConcurrentBodies}; Ingest:MaxConcurrentBodies must be from 1 to 1024");
         }
 
         if (MaxFutureSkewSeconds is < 0 or > 86_400)

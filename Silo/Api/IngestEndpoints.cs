@@ -52,7 +52,10 @@ internal static class IngestEndpoints
     private const int MaxListedErrors = 100;
 
     public static void MapIngest(this IEndpointRouteBuilder app) =>
-        app.MapPost("/v1/ingest/{format}", HandleAsync).RequireAuthorization(Policies.Ingest);
+        app.MapPost("/v1/ingest/{format}", HandleAsync).RequireAuthorization(Policies.Ingest).RequireRateLimiting(ConcurrencyPolicy);
+
+    /// <summary>Rate-limiter policy that bounds bodies decoded at once (each holds its events in memory).</summary>
+    public const string ConcurrencyPolicy = "ingest-bodies";
 
     private static async Task<IResult> HandleAsync(
         string format,
@@ -161,7 +164,8 @@ internal sealed class PooledList<T> : IDisposable
         {
             var bigger = ArrayPool<T>.Shared.Rent(Math.Max(_items.Length * 2, _count + items.Length));
             _items.AsSpan(0, _count).CopyTo(bigger);
-            ArrayPool<T>.Shared.Return(_items, clearArray: true);
+            Array.Clear(_items, 0, _count);
+            ArrayPool<T>.Shared.Return(_items);
             _items = bigger;
         }
 
@@ -171,7 +175,8 @@ internal sealed class PooledList<T> : IDisposable
 
     public void Dispose()
     {
-        ArrayPool<T>.Shared.Return(_items, clearArray: true);
+        Array.Clear(_items, 0, _count); // only the used part holds references
+        ArrayPool<T>.Shared.Return(_items);
         _items = [];
         _count = 0;
     }

@@ -5,6 +5,7 @@ using AnomalyZT.Silo.Runtime;
 using AnomalyZT.Silo.Security;
 using AnomalyZT.Silo.State;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
@@ -70,6 +71,23 @@ public static partial class SiloHost
             .AddPolicy(Policies.Read, p => p.RequireRole(Roles.Viewer, Roles.Admin))
             .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireRole(Roles.Admin).Build());
 
+        var ingestLimits = config.GetSection(IngestOptions.SectionName).Get<IngestOptions>() ?? new IngestOptions();
+        services.AddRateLimiter(o =>
+        {
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.OnRejected = static (context, _) =>
+            {
+                context.HttpContext.Response.Headers.RetryAfter = "1";
+                return ValueTask.CompletedTask;
+            };
+            o.AddConcurrencyLimiter(IngestEndpoints.ConcurrencyPolicy, c =>
+            {
+                c.PermitLimit = Math.Clamp(ingestLimits.MaxConcurrentBodies, 1, 1024);
+                c.QueueLimit = c.PermitLimit;
+                c.QueueProcessingOrder = System.Threading.RateLimiting.QueueProcessingOrder.OldestFirst;
+            });
+        });
+
         AddTelemetry(services, config.GetSection(ObservabilityOptions.SectionName).Get<ObservabilityOptions>() ?? new());
 
         var app = builder.Build();
@@ -79,6 +97,7 @@ public static partial class SiloHost
         _ = app.Services.GetRequiredService<ApiKeyRegistry>();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseRateLimiter();
         app.MapIngest();
         app.MapQueries();
         return app;

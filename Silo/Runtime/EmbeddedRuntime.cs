@@ -175,17 +175,15 @@ public sealed partial class EmbeddedRuntime : IGrainRuntime
             }
 
             // Reserve every partition's share or none: a refused batch leaves no trace, so the shipper's retry
-            // of the whole body cannot double-count.
+            // of the whole body cannot double-count. Each share includes the batch's clock tick, so a partition that
+            // falls behind refuses work instead of collecting ticks without bound.
             for (var p = 0; p < _workers.Length; p++)
             {
-                if (counts[p] != 0 && !_workers[p].TryReserve(counts[p]))
+                if (!_workers[p].TryReserve(counts[p] + 1))
                 {
                     for (var q = 0; q < p; q++)
                     {
-                        if (counts[q] != 0)
-                        {
-                            _workers[q].Unreserve(counts[q]);
-                        }
+                        _workers[q].Unreserve(counts[q] + 1);
                     }
 
                     Metrics.Refused(events.Length);
@@ -201,10 +199,7 @@ public sealed partial class EmbeddedRuntime : IGrainRuntime
                 {
                     for (var p = 0; p < _workers.Length; p++)
                     {
-                        if (counts[p] != 0)
-                        {
-                            _workers[p].Unreserve(counts[p]);
-                        }
+                        _workers[p].Unreserve(counts[p] + 1);
                     }
 
                     return new DispatchResult(false, 0, 0, TimeSpan.FromSeconds(5));
@@ -221,13 +216,12 @@ public sealed partial class EmbeddedRuntime : IGrainRuntime
                     _workers[(int)((uint)Environment.CurrentManagedThreadId % (uint)_workers.Length)].Post(new Message(MessageKind.DeadLetters, Letters: deadLetters));
                 }
 
-                if (high > _announcedHighWaterMs)
+                // Every batch ends with a tick in every queue (a no-op where the clock did not move), so the tick
+                // always follows the batch's events and the reservation above is always consumed.
+                _announcedHighWaterMs = Math.Max(_announcedHighWaterMs, high);
+                foreach (var w in _workers)
                 {
-                    _announcedHighWaterMs = high;
-                    foreach (var w in _workers)
-                    {
-                        w.Post(new Message(MessageKind.Tick, Value: high));
-                    }
+                    w.Post(new Message(MessageKind.Tick, Value: _announcedHighWaterMs));
                 }
             }
 
@@ -235,7 +229,8 @@ public sealed partial class EmbeddedRuntime : IGrainRuntime
         }
         finally
         {
-            ArrayPool<RoutedEvent>.Shared.Return(routed, clearArray: true);
+            Array.Clear(routed, 0, Math.Min(routed.Length, (events.Length * 2) + 2)); // only what this call could have written
+            ArrayPool<RoutedEvent>.Shared.Return(routed);
             ArrayPool<int>.Shared.Return(counts);
         }
     }

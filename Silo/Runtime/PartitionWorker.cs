@@ -26,7 +26,7 @@ internal sealed partial class PartitionWorker
 
     public Partition Partition { get; }
 
-    /// <summary>Events admitted and not yet applied.</summary>
+    /// <summary>Events and ticks admitted and not yet applied.</summary>
     public int Depth => Volatile.Read(ref _depth);
 
     /// <summary>Reserves room for <paramref name="count"/> events. An empty queue always admits, so one body larger
@@ -84,6 +84,7 @@ internal sealed partial class PartitionWorker
 
                     break;
                 case MessageKind.Tick:
+                    Interlocked.Decrement(ref _depth);
                     Advance(m.Value);
                     break;
                 case MessageKind.Describe:
