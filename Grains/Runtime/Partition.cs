@@ -15,6 +15,7 @@ public sealed class Partition
     private readonly PriorityQueue<Activation, long> _due = new();
     private readonly List<Activation> _dirty = [];
     private readonly long _latenessMs;
+    private long _touches;
 
     /// <summary>Creates an empty partition.</summary>
     public Partition(int index, DetectionConfig config)
@@ -56,6 +57,7 @@ public sealed class Partition
         }
 
         var activation = Activate(routed.Key);
+        activation.LastTouch = ++_touches;
         activation.Grain.Apply(routed);
         MarkDirty(activation);
         Schedule(activation);
@@ -132,6 +134,48 @@ public sealed class Partition
         return result;
     }
 
+    /// <summary>Whether the grain of <paramref name="key"/> is in memory.</summary>
+    public bool IsActive(EntityKey key) => _grains.ContainsKey(key);
+
+    /// <summary>When more than <paramref name="maxGrains"/> grains are in memory, drops the least recently used ones
+    /// that are safe to drop — saved (not dirty) and with every bucket closed, so nothing is pending in them — until
+    /// 90 % of the limit remains. Their keys go to <paramref name="evicted"/>; the caller reloads them from the
+    /// store when they are needed again.</summary>
+    /// <returns>Grains dropped.</returns>
+    public int EvictIdle(int maxGrains, List<EntityKey> evicted)
+    {
+        if (_grains.Count <= maxGrains)
+        {
+            return 0;
+        }
+
+        var candidates = new List<Activation>();
+        foreach (var a in _grains.Values)
+        {
+            if (!a.Dirty && a.Grain.Features.EarliestEndMs == long.MaxValue)
+            {
+                candidates.Add(a);
+            }
+        }
+
+        candidates.Sort(static (x, y) => x.LastTouch.CompareTo(y.LastTouch));
+        var target = maxGrains - (maxGrains / 10);
+        var dropped = 0;
+        foreach (var a in candidates)
+        {
+            if (_grains.Count <= target)
+            {
+                break;
+            }
+
+            _grains.Remove(a.Grain.Key);
+            evicted.Add(a.Grain.Key);
+            dropped++;
+        }
+
+        return dropped;
+    }
+
     /// <summary>Forgets which grains changed, for runs that keep no state (replays, benchmarks).</summary>
     public void ForgetDirty()
     {
@@ -205,5 +249,7 @@ public sealed class Partition
         public long ScheduledEndMs { get; set; } = long.MaxValue;
 
         public bool Dirty { get; set; }
+
+        public long LastTouch { get; set; }
     }
 }

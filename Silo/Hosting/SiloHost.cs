@@ -183,6 +183,11 @@ internal sealed class EmbeddedRuntimeOptionsValidator : IValidateOptions<Embedde
             errors.Add($"Runtime:QueueCapacity is {o.QueueCapacity}; Runtime:QueueCapacity must be from 16 to 10000000");
         }
 
+        if (o.MaxGrainsPerPartition is < 0 or > 10_000_000)
+        {
+            errors.Add($"Runtime:MaxGrainsPerPartition is {o.MaxGrainsPerPartition}; Runtime:MaxGrainsPerPartition must be from 0 (no limit) to 10000000");
+        }
+
         if (o.CheckpointInterval < TimeSpan.FromMilliseconds(100))
         {
             errors.Add($"Runtime:CheckpointInterval is {o.CheckpointInterval}; Runtime:CheckpointInterval must be at least 00:00:00.1");

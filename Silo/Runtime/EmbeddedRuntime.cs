@@ -50,6 +50,7 @@ public sealed partial class EmbeddedRuntime : IGrainRuntime
         _time = time;
         _logger = logger;
         _checkpointInterval = options.CheckpointInterval;
+        MaxGrainsPerPartition = options.MaxGrainsPerPartition;
         _router = new EventRouter(new NodeInventory(options.Inventory));
         _workers = new PartitionWorker[options.Partitions];
         for (var i = 0; i < _workers.Length; i++)
@@ -74,15 +75,19 @@ public sealed partial class EmbeddedRuntime : IGrainRuntime
 
     internal bool Persistent => _store is not null;
 
+    internal int MaxGrainsPerPartition { get; }
+
+    internal Task<GrainSnapshot?> LoadSnapshotAsync(EntityKey key) => _store!.LoadSnapshotAsync(key, CancellationToken.None);
+
     internal long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    internal IEnumerable<(int Partition, int Depth, long LagMs)> QueueStates()
+    internal IEnumerable<(int Partition, int Depth, long LagMs, int Grains)> QueueStates()
     {
         foreach (var w in _workers)
         {
             var p = w.Partition;
             var lag = p.WatermarkMs == long.MinValue ? 0 : Math.Max(0, NowMs - p.WatermarkMs);
-            yield return (p.Index, w.Depth, lag);
+            yield return (p.Index, w.Depth, lag, p.GrainCount);
         }
     }
 

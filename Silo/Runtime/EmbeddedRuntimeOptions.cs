@@ -14,6 +14,10 @@ public sealed class EmbeddedRuntimeOptions
     /// <summary>Messages a partition may hold before ingest answers 429.</summary>
     public int QueueCapacity { get; set; } = 16_384;
 
+    /// <summary>Grains a partition keeps in memory; beyond it, saved idle grains are dropped and reloaded from the
+    /// state store when their entity shows up again. 0 keeps every grain (replays).</summary>
+    public int MaxGrainsPerPartition { get; set; } = 8192;
+
     /// <summary>How often dirty grains, findings and dead letters are committed to the state store.</summary>
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(2);
 

@@ -13,6 +13,9 @@ internal sealed partial class PartitionWorker
     private readonly List<Finding> _findings = [];
     private readonly List<DeadLetter> _deadLetters = [];
     private readonly Dictionary<EntityKey, GrainSnapshot> _snapshots = [];
+
+    // Keys of grains dropped from memory; their state is in the store. Keys only: small next to a grain.
+    private readonly HashSet<EntityKey> _evicted = [];
     private readonly EmbeddedRuntime _runtime;
     private readonly int _capacity;
     private int _depth;
@@ -25,6 +28,9 @@ internal sealed partial class PartitionWorker
     }
 
     public Partition Partition { get; }
+
+    /// <summary>Grains dropped from memory and not reloaded yet.</summary>
+    public int EvictedCount => _evicted.Count;
 
     /// <summary>Events and ticks admitted and not yet applied.</summary>
     public int Depth => Volatile.Read(ref _depth);
@@ -76,6 +82,7 @@ internal sealed partial class PartitionWorker
             {
                 case MessageKind.Event:
                     Interlocked.Decrement(ref _depth);
+                    await ReloadIfEvictedAsync(m.Event.Key).ConfigureAwait(false);
                     if (!Partition.Apply(m.Event))
                     {
                         _deadLetters.Add(LateLetter(m.Event));
@@ -88,6 +95,7 @@ internal sealed partial class PartitionWorker
                     Advance(m.Value);
                     break;
                 case MessageKind.Describe:
+                    await ReloadIfEvictedAsync(m.Event.Key).ConfigureAwait(false);
                     m.Describe!.TrySetResult(Partition.Describe(m.Event.Key));
                     break;
                 case MessageKind.CloseAll:
@@ -156,6 +164,7 @@ internal sealed partial class PartitionWorker
 
         if (_snapshots.Count == 0 && _findings.Count == 0 && _deadLetters.Count == 0)
         {
+            Evict();
             return true;
         }
 
@@ -174,8 +183,39 @@ internal sealed partial class PartitionWorker
         _snapshots.Clear();
         _findings.Clear();
         _deadLetters.Clear();
+        Evict();
         await _runtime.NotifyAsync(findings).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>Drops saved idle grains beyond the memory budget; only after a successful commit, so what is dropped
+    /// is in the store.</summary>
+    private void Evict()
+    {
+        if (!_runtime.Persistent || _runtime.MaxGrainsPerPartition <= 0 || Partition.GrainCount <= _runtime.MaxGrainsPerPartition)
+        {
+            return;
+        }
+
+        var keys = new List<EntityKey>();
+        var dropped = Partition.EvictIdle(_runtime.MaxGrainsPerPartition, keys);
+        _evicted.UnionWith(keys);
+        _runtime.Metrics.Evicted(dropped);
+    }
+
+    private async ValueTask ReloadIfEvictedAsync(EntityKey key)
+    {
+        if (_evicted.Count == 0 || Partition.IsActive(key) || !_evicted.Remove(key))
+        {
+            return;
+        }
+
+        var snapshot = await _runtime.LoadSnapshotAsync(key).ConfigureAwait(false);
+        if (snapshot is not null)
+        {
+            Partition.Restore(key, snapshot.Data);
+            _runtime.Metrics.Reloaded();
+        }
     }
 
     private DeadLetter LateLetter(in RoutedEvent e)

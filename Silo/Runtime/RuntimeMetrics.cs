@@ -22,6 +22,8 @@ public sealed class RuntimeMetrics : IDisposable
     private readonly Counter<long> _bucketsClosed;
     private readonly Counter<long> _findings;
     private readonly Histogram<double> _ingestSeconds;
+    private readonly Counter<long> _evicted;
+    private readonly Counter<long> _reloaded;
     private EmbeddedRuntime? _runtime;
 
     /// <summary>Creates the instruments on a meter from <paramref name="factory"/> (or a private meter when null).</summary>
@@ -37,6 +39,9 @@ public sealed class RuntimeMetrics : IDisposable
         _ingestSeconds = _meter.CreateHistogram<double>("anomalyzt.ingest.duration", "s", "Time to parse, admit and answer one ingest request");
         _meter.CreateObservableGauge("anomalyzt.partition.queue_depth", ObserveDepth, "{event}", "Events waiting per partition");
         _meter.CreateObservableGauge("anomalyzt.partition.lag", ObserveLag, "ms", "Wall clock minus partition watermark");
+        _meter.CreateObservableGauge("anomalyzt.grains.active", ObserveGrains, "{grain}", "Grains in memory per partition");
+        _evicted = _meter.CreateCounter<long>("anomalyzt.grains.evicted", "{grain}", "Saved idle grains dropped from memory over the budget");
+        _reloaded = _meter.CreateCounter<long>("anomalyzt.grains.reloaded", "{grain}", "Dropped grains reloaded from the store");
     }
 
     internal void ObserveQueues(EmbeddedRuntime runtime) => _runtime = runtime;
@@ -53,6 +58,16 @@ public sealed class RuntimeMetrics : IDisposable
     internal void Refused(int events) => _refused.Add(events);
 
     internal void LateEvent() => _late.Add(1);
+
+    internal void Evicted(int count)
+    {
+        if (count > 0)
+        {
+            _evicted.Add(count);
+        }
+    }
+
+    internal void Reloaded() => _reloaded.Add(1);
 
     internal void BucketsClosed(long count)
     {
@@ -77,7 +92,7 @@ public sealed class RuntimeMetrics : IDisposable
             yield break;
         }
 
-        foreach (var (partition, depth, _) in _runtime.QueueStates())
+        foreach (var (partition, depth, _, _) in _runtime.QueueStates())
         {
             yield return new Measurement<int>(depth, new KeyValuePair<string, object?>("partition", partition));
         }
@@ -90,9 +105,22 @@ public sealed class RuntimeMetrics : IDisposable
             yield break;
         }
 
-        foreach (var (partition, _, lag) in _runtime.QueueStates())
+        foreach (var (partition, _, lag, _) in _runtime.QueueStates())
         {
             yield return new Measurement<long>(lag, new KeyValuePair<string, object?>("partition", partition));
+        }
+    }
+
+    private IEnumerable<Measurement<int>> ObserveGrains()
+    {
+        if (_runtime is null)
+        {
+            yield break;
+        }
+
+        foreach (var (partition, _, _, grains) in _runtime.QueueStates())
+        {
+            yield return new Measurement<int>(grains, new KeyValuePair<string, object?>("partition", partition));
         }
     }
 
