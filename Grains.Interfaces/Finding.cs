@@ -40,6 +40,9 @@ public sealed record Finding
     /// <summary>Detector that fired (e.g. <c>robust-level</c>, <c>first-seen</c>).</summary>
     public required string Detector { get; init; }
 
+    /// <summary>Every detector that flagged the bucket (the first explains it); empty for single-detector findings.</summary>
+    public string[] Agreed { get; init; } = [];
+
     /// <summary>Feature the detector watched (e.g. <c>bytes_out</c>, <c>new_source_ip</c>).</summary>
     public required string Feature { get; init; }
 
@@ -78,6 +81,19 @@ public sealed record Finding
 
     /// <summary>One sentence a responder can read.</summary>
     public required string Explanation { get; init; }
+
+    /// <inheritdoc />
+    public bool Equals(Finding? other) =>
+        other is not null
+        && Id == other.Id && EntityKind == other.EntityKind && EntityId == other.EntityId && Detector == other.Detector
+        && Agreed.AsSpan().SequenceEqual(other.Agreed) && Feature == other.Feature && BucketStartMs == other.BucketStartMs
+        && BucketSeconds == other.BucketSeconds && Observed.Equals(other.Observed) && Expected.Equals(other.Expected)
+        && Lower.Equals(other.Lower) && Upper.Equals(other.Upper) && Score.Equals(other.Score) && PValue.Equals(other.PValue)
+        && Severity == other.Severity && ConfigVersion == other.ConfigVersion && BaselineCount == other.BaselineCount
+        && Explanation == other.Explanation;
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Id, BucketStartMs, Observed);
 
     /// <summary>The deterministic id for (entity, detector, feature, bucket): the first 16 bytes of a SHA-256, hex.</summary>
     public static string ComputeId(EntityKind kind, string entityId, string detector, string feature, long bucketStartMs)

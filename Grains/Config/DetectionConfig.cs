@@ -24,6 +24,78 @@ public sealed class RobustLevelSettings
     internal RobustLevelSettings Clone() => (RobustLevelSettings)MemberwiseClone();
 }
 
+/// <summary>Parameters of the EWMA baseline.</summary>
+public sealed class EwmaSettings
+{
+    /// <summary>Span in buckets (α = 2/(span+1)).</summary>
+    public int Span { get; set; } = 48;
+
+    /// <summary>Buckets needed before it may alert.</summary>
+    public int Warmup { get; set; } = 24;
+
+    /// <summary>z at or above which a bucket is anomalous.</summary>
+    public double Threshold { get; set; } = 6.0;
+
+    /// <summary>Smallest scale as a fraction of |mean|.</summary>
+    public double RelativeFloor { get; set; } = 0.1;
+
+    /// <summary>Smallest scale in the feature's unit.</summary>
+    public double AbsoluteFloor { get; set; } = 1.0;
+
+    /// <summary><c>upper</c> or <c>both</c>.</summary>
+    public string Direction { get; set; } = "upper";
+
+    internal EwmaSettings Clone() => (EwmaSettings)MemberwiseClone();
+}
+
+/// <summary>Parameters of the hour-of-week profile.</summary>
+public sealed class HourOfWeekSettings
+{
+    /// <summary>168 (hour of week) or 24 (hour of day).</summary>
+    public int Slots { get; set; } = 168;
+
+    /// <summary>Span in buckets per slot (α = 2/(span+1)).</summary>
+    public int Span { get; set; } = 8;
+
+    /// <summary>Buckets a slot needs before it may alert.</summary>
+    public int Warmup { get; set; } = 6;
+
+    /// <summary>z at or above which a bucket is anomalous.</summary>
+    public double Threshold { get; set; } = 6.0;
+
+    /// <summary>Smallest scale as a fraction of |mean|.</summary>
+    public double RelativeFloor { get; set; } = 0.2;
+
+    /// <summary>Smallest scale in the feature's unit.</summary>
+    public double AbsoluteFloor { get; set; } = 1.0;
+
+    internal HourOfWeekSettings Clone() => (HourOfWeekSettings)MemberwiseClone();
+}
+
+/// <summary>Parameters of the IID spike and change-point detectors run on closed buckets.</summary>
+public sealed class IidSettings
+{
+    /// <summary>Spike confidence, percent.</summary>
+    public double SpikeConfidence { get; set; } = 99.5;
+
+    /// <summary>Spike p-value history length.</summary>
+    public int SpikeHistory { get; set; } = 96;
+
+    /// <summary>Change-point confidence, percent.</summary>
+    public double ChangeConfidence { get; set; } = 99;
+
+    /// <summary>Change-point history length.</summary>
+    public int ChangeHistory { get; set; } = 24;
+
+    /// <summary><c>power</c> or <c>mixture</c>.</summary>
+    public string Martingale { get; set; } = "power";
+
+    /// <summary>ε of the betting function.</summary>
+    public double Epsilon { get; set; } = 0.1;
+
+    internal IidSettings Clone() => (IidSettings)MemberwiseClone();
+}
+
 /// <summary>Settings of one feature: its bucket span and its detector's parameters.</summary>
 public sealed class FeatureSettings
 {
@@ -35,6 +107,29 @@ public sealed class FeatureSettings
 
     /// <summary>Robust level detector parameters.</summary>
     public RobustLevelSettings RobustLevel { get; set; } = new();
+
+    /// <summary>Detectors run on the feature, in order; the first that flags a bucket explains the finding.</summary>
+    public List<string> Detectors { get; set; } = ["robust_level"];
+
+    /// <summary>EWMA parameters.</summary>
+    public EwmaSettings Ewma { get; set; } = new();
+
+    /// <summary>Hour-of-week parameters.</summary>
+    public HourOfWeekSettings HourOfWeek { get; set; } = new();
+
+    /// <summary>IID spike/change-point parameters.</summary>
+    public IidSettings Iid { get; set; } = new();
+
+    internal FeatureSettings Clone() => new()
+    {
+        BucketSeconds = BucketSeconds,
+        Enabled = Enabled,
+        RobustLevel = RobustLevel.Clone(),
+        Detectors = [.. Detectors],
+        Ewma = Ewma.Clone(),
+        HourOfWeek = HourOfWeek.Clone(),
+        Iid = Iid.Clone(),
+    };
 }
 
 /// <summary>First-seen (novelty) settings for resources, source IPs, user agents and destinations.</summary>

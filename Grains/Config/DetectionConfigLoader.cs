@@ -17,7 +17,10 @@ public sealed class DetectionConfigException(string message) : Exception(message
 public static class DetectionConfigLoader
 {
     private static readonly string[] TopKeys = ["version", "allowed_lateness_seconds", "first_seen", "defaults", "features"];
-    private static readonly string[] FeatureKeys = ["bucket_seconds", "enabled", "robust_level"];
+    private static readonly string[] FeatureKeys = ["bucket_seconds", "enabled", "detectors", "robust_level", "ewma", "hour_of_week", "iid"];
+    private static readonly string[] EwmaKeys = ["span", "warmup", "threshold", "relative_floor", "absolute_floor", "direction"];
+    private static readonly string[] HourKeys = ["slots", "span", "warmup", "threshold", "relative_floor", "absolute_floor"];
+    private static readonly string[] IidKeys = ["spike_confidence", "spike_history", "change_confidence", "change_history", "martingale", "eps"];
     private static readonly string[] RobustKeys = ["window", "warmup", "threshold", "relative_floor", "absolute_floor", "direction"];
     private static readonly string[] FirstSeenKeys = ["warmup_buckets", "capacity", "enabled"];
 
@@ -116,12 +119,7 @@ public static class DetectionConfigLoader
         var features = new Dictionary<string, FeatureSettings>(StringComparer.Ordinal);
         foreach (var name in known)
         {
-            var settings = new FeatureSettings
-            {
-                BucketSeconds = defaults.BucketSeconds,
-                Enabled = defaults.Enabled,
-                RobustLevel = defaults.RobustLevel.Clone(),
-            };
+            var settings = defaults.Clone();
             var defaultsSetFloor = defaultsNode is not null && Child(defaultsNode, "robust_level") is { } drl && Child(drl, "absolute_floor") is not null;
             if (!defaultsSetFloor && BuiltInAbsoluteFloors.TryGetValue(name, out var floor))
             {
@@ -150,6 +148,26 @@ public static class DetectionConfigLoader
         CheckKeys(node, path, FeatureKeys);
         target.BucketSeconds = Int(node, "bucket_seconds", path, target.BucketSeconds, 10, 86_400);
         target.Enabled = Bool(node, "enabled", path, target.Enabled);
+        if (node.Children.TryGetValue(new YamlScalarNode("detectors"), out var list))
+        {
+            target.Detectors = DetectorList(list, path + ".detectors");
+        }
+
+        if (Child(node, "ewma") is { } ewma)
+        {
+            ApplyEwma(ewma, path + ".ewma", target.Ewma);
+        }
+
+        if (Child(node, "hour_of_week") is { } how)
+        {
+            ApplyHourOfWeek(how, path + ".hour_of_week", target.HourOfWeek);
+        }
+
+        if (Child(node, "iid") is { } iid)
+        {
+            ApplyIid(iid, path + ".iid", target.Iid);
+        }
+
         absoluteFloorSet = false;
         if (Child(node, "robust_level") is not { } rl)
         {
@@ -175,6 +193,79 @@ public static class DetectionConfigLoader
         if (s.Warmup > s.Window)
         {
             throw new DetectionConfigException($"{p}.warmup is {s.Warmup}; it must not exceed {p}.window ({s.Window})");
+        }
+    }
+
+    private static List<string> DetectorList(YamlNode node, string path)
+    {
+        if (node is not YamlSequenceNode sequence)
+        {
+            throw new DetectionConfigException($"{path} must be a list such as [robust_level, ewma]; allowed names: {string.Join(", ", Detectors.SeriesDetectors.Names)}");
+        }
+
+        var names = new List<string>();
+        foreach (var item in sequence)
+        {
+            var name = (item as YamlScalarNode)?.Value ?? string.Empty;
+            if (Array.IndexOf(Detectors.SeriesDetectors.Names, name) < 0)
+            {
+                throw new DetectionConfigException($"{path} contains '{name}'; allowed: {string.Join(", ", Detectors.SeriesDetectors.Names)}");
+            }
+
+            if (names.Contains(name))
+            {
+                throw new DetectionConfigException($"{path} lists '{name}' twice");
+            }
+
+            names.Add(name);
+        }
+
+        return names;
+    }
+
+    private static void ApplyEwma(YamlMappingNode node, string p, EwmaSettings s)
+    {
+        CheckKeys(node, p, EwmaKeys);
+        s.Span = Int(node, "span", p, s.Span, 2, 100_000);
+        s.Warmup = Int(node, "warmup", p, s.Warmup, 1, 100_000);
+        s.Threshold = Double(node, "threshold", p, s.Threshold, 0.5, 1000);
+        s.RelativeFloor = Double(node, "relative_floor", p, s.RelativeFloor, 0, 10);
+        s.AbsoluteFloor = Double(node, "absolute_floor", p, s.AbsoluteFloor, 1e-9, 1e18);
+        s.Direction = Scalar(node, "direction", p) ?? s.Direction;
+        if (s.Direction is not ("upper" or "both"))
+        {
+            throw new DetectionConfigException($"{p}.direction is '{s.Direction}'; it must be 'upper' or 'both'");
+        }
+    }
+
+    private static void ApplyHourOfWeek(YamlMappingNode node, string p, HourOfWeekSettings s)
+    {
+        CheckKeys(node, p, HourKeys);
+        s.Slots = Int(node, "slots", p, s.Slots, 24, 168);
+        if (s.Slots is not (24 or 168))
+        {
+            throw new DetectionConfigException($"{p}.slots is '{s.Slots}'; it must be 168 (hour of week) or 24 (hour of day)");
+        }
+
+        s.Span = Int(node, "span", p, s.Span, 2, 10_000);
+        s.Warmup = Int(node, "warmup", p, s.Warmup, 1, 10_000);
+        s.Threshold = Double(node, "threshold", p, s.Threshold, 0.5, 1000);
+        s.RelativeFloor = Double(node, "relative_floor", p, s.RelativeFloor, 0, 10);
+        s.AbsoluteFloor = Double(node, "absolute_floor", p, s.AbsoluteFloor, 1e-9, 1e18);
+    }
+
+    private static void ApplyIid(YamlMappingNode node, string p, IidSettings s)
+    {
+        CheckKeys(node, p, IidKeys);
+        s.SpikeConfidence = Double(node, "spike_confidence", p, s.SpikeConfidence, 50, 99.999999);
+        s.SpikeHistory = Int(node, "spike_history", p, s.SpikeHistory, 2, 10_000);
+        s.ChangeConfidence = Double(node, "change_confidence", p, s.ChangeConfidence, 50, 99.999999);
+        s.ChangeHistory = Int(node, "change_history", p, s.ChangeHistory, 2, 10_000);
+        s.Epsilon = Double(node, "eps", p, s.Epsilon, 1e-6, 1 - 1e-6);
+        s.Martingale = Scalar(node, "martingale", p) ?? s.Martingale;
+        if (s.Martingale is not ("power" or "mixture"))
+        {
+            throw new DetectionConfigException($"{p}.martingale is '{s.Martingale}'; it must be 'power' or 'mixture'");
         }
     }
 

@@ -25,11 +25,12 @@ public interface ISeriesDetector
     /// <summary>Values needed before the detector may alert.</summary>
     int WarmupNeeded { get; }
 
-    /// <summary>Judges <paramref name="value"/> against the baseline, then learns it.</summary>
-    DetectorVerdict Update(double value);
+    /// <summary>Judges <paramref name="value"/>, the value of the bucket starting at <paramref name="bucketStartMs"/>,
+    /// against the baseline, then learns it.</summary>
+    DetectorVerdict Update(double value, long bucketStartMs);
 
-    /// <summary>The current baseline, for the API (expected value and bounds for the next bucket).</summary>
-    DetectorVerdict Peek();
+    /// <summary>The current baseline for a bucket starting at <paramref name="bucketStartMs"/>, for the API.</summary>
+    DetectorVerdict Peek(long bucketStartMs);
 
     /// <summary>Writes the detector's state.</summary>
     void Write(BinaryWriter writer);

@@ -43,7 +43,7 @@ public sealed class RobustLevelDetector : ISeriesDetector
     public int WarmupNeeded => _settings.Warmup;
 
     /// <inheritdoc />
-    public DetectorVerdict Update(double value)
+    public DetectorVerdict Update(double value, long bucketStartMs)
     {
         if (double.IsNaN(value) || double.IsInfinity(value))
         {
@@ -62,7 +62,7 @@ public sealed class RobustLevelDetector : ISeriesDetector
     }
 
     /// <inheritdoc />
-    public DetectorVerdict Peek() => Judge(double.NaN);
+    public DetectorVerdict Peek(long bucketStartMs) => Judge(double.NaN);
 
     private DetectorVerdict Judge(double value)
     {

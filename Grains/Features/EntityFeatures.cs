@@ -99,11 +99,11 @@ public sealed class EntityFeatures
         var closed = 0;
         foreach (var s in Series)
         {
-            closed += s.CloseThrough(watermarkMs, ctx, static (c, series, start, value, verdict) =>
+            closed += s.CloseThrough(watermarkMs, ctx, static (c, series, start, value) =>
             {
-                if (verdict.IsAnomaly && series.Settings.Enabled)
+                if (series.Settings.Enabled && Array.FindIndex(series.Verdicts, static v => v.IsAnomaly) is var primary and >= 0)
                 {
-                    c.Findings.Add(c.Self.LevelFinding(series, start, value, verdict));
+                    c.Findings.Add(c.Self.LevelFinding(series, start, value, primary));
                 }
             });
         }
@@ -116,20 +116,41 @@ public sealed class EntityFeatures
         return closed;
     }
 
-    private Finding LevelFinding(FeatureSeries series, long bucketStart, double value, in DetectorVerdict v)
+    /// <summary>One finding per feature and bucket: explained by the first configured detector that flagged it, listing
+    /// every detector that agreed; agreement raises the severity one step.</summary>
+    private Finding LevelFinding(FeatureSeries series, long bucketStart, double value, int primary)
     {
         var def = series.Definition;
-        var ratio = v.Score / series.Settings.RobustLevel.Threshold;
-        var severity = ratio >= 4 ? Severity.Critical : ratio >= 2 ? Severity.High : Severity.Medium;
+        var v = series.Verdicts[primary];
+        var detector = series.Detectors[primary].Name;
+        var agreed = new List<string>(series.Verdicts.Length);
+        for (var i = 0; i < series.Verdicts.Length; i++)
+        {
+            if (series.Verdicts[i].IsAnomaly)
+            {
+                agreed.Add(series.Detectors[i].Name);
+            }
+        }
+
+        var severity = v.PValue <= 1e-12 ? Severity.Critical : v.PValue <= 1e-6 ? Severity.High : Severity.Medium;
+        if (agreed.Count > 1 && severity < Severity.Critical)
+        {
+            severity++;
+        }
+
+        var baseline = double.IsNaN(v.Expected)
+            ? string.Create(CultureInfo.InvariantCulture, $"p-value {v.PValue:0.###e0} against the last {v.BaselineCount} active buckets ({detector})")
+            : string.Create(CultureInfo.InvariantCulture,
+                $"expected {Fmt(v.Expected)} ({detector} baseline of {v.BaselineCount} active buckets), normal range {Fmt(v.Lower)}..{Fmt(v.Upper)}, score {v.Score:0.0}");
         var explanation = string.Create(CultureInfo.InvariantCulture,
-            $"{def.Name} was {Fmt(value)} {def.Unit} in the {series.Settings.BucketSeconds}s bucket from {Iso(bucketStart)}; " +
-            $"expected {Fmt(v.Expected)} (median of {v.BaselineCount} active buckets), normal range {Fmt(v.Lower)}..{Fmt(v.Upper)}; robust z {v.Score:0.0}");
+            $"{def.Name} was {Fmt(value)} {def.Unit} in the {series.Settings.BucketSeconds}s bucket from {Iso(bucketStart)}; {baseline}; flagged by {string.Join(", ", agreed)}");
         return new Finding
         {
-            Id = Finding.ComputeId(Key.Kind, Key.Id, series.Detector.Name, def.Name, bucketStart),
+            Id = Finding.ComputeId(Key.Kind, Key.Id, detector, def.Name, bucketStart),
             EntityKind = Key.Kind,
             EntityId = Key.Id,
-            Detector = series.Detector.Name,
+            Detector = detector,
+            Agreed = [.. agreed],
             Feature = def.Name,
             BucketStartMs = bucketStart,
             BucketSeconds = series.Settings.BucketSeconds,
@@ -183,19 +204,20 @@ public sealed class EntityFeatures
         for (var i = 0; i < Series.Length; i++)
         {
             var s = Series[i];
-            var peek = s.Detector.Peek();
             var current = s.Current;
+            var main = s.Detectors.Length > 0 ? s.Detectors[0] : null;
+            var peek = main?.Peek(current?.StartMs ?? (s.LastBucketStartMs + s.SpanMs)) ?? default;
             features[i] = new FeatureView
             {
                 Name = s.Definition.Name,
                 BucketSeconds = s.Settings.BucketSeconds,
-                Detector = s.Detector.Name,
+                Detector = main?.Name ?? "none",
                 ClosedBuckets = s.ClosedBuckets,
-                BaselineCount = s.Detector.Seen,
-                WarmupNeeded = s.Detector.WarmupNeeded,
-                Warmup = s.Detector.Seen >= s.Detector.WarmupNeeded
+                BaselineCount = main?.Seen ?? 0,
+                WarmupNeeded = main?.WarmupNeeded ?? 0,
+                Warmup = main is null || main.Seen >= main.WarmupNeeded
                     ? "ready"
-                    : string.Create(CultureInfo.InvariantCulture, $"warming up: {s.Detector.Seen}/{s.Detector.WarmupNeeded} buckets"),
+                    : string.Create(CultureInfo.InvariantCulture, $"warming up: {main.Seen}/{main.WarmupNeeded} buckets"),
                 LastValue = s.LastValue,
                 LastBucketStartMs = s.LastBucketStartMs,
                 OpenBucketStartMs = current?.StartMs ?? -1,

@@ -9,7 +9,6 @@ namespace AnomalyZT.Grains.Features;
 /// open at once while late events are still allowed; they are kept sorted by start.</remarks>
 public sealed class FeatureSeries
 {
-    private const int MaxDistinctPerBucket = 100_000;
     private readonly List<Bucket> _open = new(2);
     private Bucket? _spare; // the last closed bucket, reused so steady traffic opens buckets without allocating
 
@@ -19,7 +18,8 @@ public sealed class FeatureSeries
         Definition = definition;
         Settings = settings;
         SpanMs = settings.BucketSeconds * 1000L;
-        Detector = new RobustLevelDetector(settings.RobustLevel);
+        Detectors = SeriesDetectors.Create(settings);
+        Verdicts = new DetectorVerdict[Detectors.Length];
     }
 
     /// <summary>What the feature is.</summary>
@@ -28,8 +28,11 @@ public sealed class FeatureSeries
     /// <summary>Its settings.</summary>
     public FeatureSettings Settings { get; }
 
-    /// <summary>Its detector.</summary>
-    public ISeriesDetector Detector { get; }
+    /// <summary>Its detectors, in configured order (at least one unless the feature is only tracked).</summary>
+    public ISeriesDetector[] Detectors { get; }
+
+    /// <summary>The verdicts of <see cref="Detectors"/> on the bucket being closed (valid inside the close callback).</summary>
+    public DetectorVerdict[] Verdicts { get; }
 
     /// <summary>Bucket span, milliseconds.</summary>
     public long SpanMs { get; }
@@ -61,19 +64,15 @@ public sealed class FeatureSeries
     public void AddDistinct(long timestampMs, ulong hash)
     {
         var bucket = BucketFor(timestampMs);
-        bucket.Distinct ??= [];
-        if (bucket.Distinct.Count < MaxDistinctPerBucket)
-        {
-            bucket.Distinct.Add(hash);
-        }
-
+        bucket.Distinct ??= new DistinctCounter();
+        bucket.Distinct.Add(hash);
         bucket.Count++;
     }
 
     /// <summary>Closes every open bucket that ends at or before <paramref name="watermarkMs"/>, oldest first,
     /// and calls <paramref name="onClosed"/> with each value and the detector's verdict on it.</summary>
     /// <returns>Buckets closed.</returns>
-    public int CloseThrough<TState>(long watermarkMs, TState state, Action<TState, FeatureSeries, long, double, DetectorVerdict> onClosed)
+    public int CloseThrough<TState>(long watermarkMs, TState state, Action<TState, FeatureSeries, long, double> onClosed)
     {
         var closed = 0;
         while (_open.Count > 0 && _open[0].Start + SpanMs <= watermarkMs)
@@ -88,8 +87,12 @@ public sealed class FeatureSeries
             LastBucketStartMs = bucket.Start;
             if (!double.IsNaN(value))
             {
-                var verdict = Detector.Update(value);
-                onClosed(state, this, bucket.Start, value, verdict);
+                for (var d = 0; d < Detectors.Length; d++)
+                {
+                    Verdicts[d] = Detectors[d].Update(value, bucket.Start);
+                }
+
+                onClosed(state, this, bucket.Start, value);
             }
         }
 
@@ -129,22 +132,18 @@ public sealed class FeatureSeries
             writer.Write(bucket.Start);
             writer.Write(bucket.Sum);
             writer.Write(bucket.Count);
-            // A reused bucket keeps an empty set; write it like a fresh one so equal state gives equal bytes.
+            // A reused bucket keeps an empty counter; write it like a fresh one so equal state gives equal bytes.
             var distinct = bucket.Distinct is { Count: > 0 } d ? d : null;
-            writer.Write(distinct?.Count ?? -1);
-            if (distinct is not null)
-            {
-                var hashes = new ulong[distinct.Count];
-                distinct.CopyTo(hashes);
-                Array.Sort(hashes);
-                foreach (var h in hashes)
-                {
-                    writer.Write(h);
-                }
-            }
+            writer.Write(distinct is not null);
+            distinct?.Write(writer);
         }
 
-        Detector.Write(writer);
+        writer.Write(Detectors.Length);
+        foreach (var d in Detectors)
+        {
+            writer.Write(d.Name);
+            d.Write(writer);
+        }
     }
 
     /// <summary>Restores what <see cref="Write"/> wrote.</summary>
@@ -163,25 +162,31 @@ public sealed class FeatureSeries
         for (var i = 0; i < open; i++)
         {
             var bucket = new Bucket { Start = reader.ReadInt64(), Sum = reader.ReadDouble(), Count = reader.ReadInt64() };
-            var distinct = reader.ReadInt32();
-            if (distinct > MaxDistinctPerBucket)
+            if (reader.ReadBoolean())
             {
-                throw new InvalidDataException($"feature {Definition.Name} bucket holds {distinct} distinct values; the state is corrupt");
-            }
-
-            if (distinct >= 0)
-            {
-                bucket.Distinct = new HashSet<ulong>(distinct);
-                for (var j = 0; j < distinct; j++)
-                {
-                    bucket.Distinct.Add(reader.ReadUInt64());
-                }
+                bucket.Distinct = new DistinctCounter();
+                bucket.Distinct.Read(reader);
             }
 
             _open.Add(bucket);
         }
 
-        Detector.Read(reader);
+        var detectors = reader.ReadInt32();
+        if (detectors != Detectors.Length)
+        {
+            throw new InvalidDataException($"feature {Definition.Name} state has {detectors} detectors; the configuration has {Detectors.Length}");
+        }
+
+        foreach (var d in Detectors)
+        {
+            var name = reader.ReadString();
+            if (name != d.Name)
+            {
+                throw new InvalidDataException($"feature {Definition.Name} state holds detector '{name}' where the configuration has '{d.Name}'");
+            }
+
+            d.Read(reader);
+        }
     }
 
     private sealed class Bucket
@@ -189,7 +194,7 @@ public sealed class FeatureSeries
         public long Start;
         public double Sum;
         public long Count;
-        public HashSet<ulong>? Distinct;
+        public DistinctCounter? Distinct;
 
         public void Reset(long start)
         {
@@ -203,7 +208,7 @@ public sealed class FeatureSeries
         {
             Aggregation.Sum => Sum,
             Aggregation.Mean => Count == 0 ? double.NaN : Sum / Count,
-            Aggregation.Distinct => Distinct?.Count ?? 0,
+            Aggregation.Distinct => Distinct is null ? 0 : Math.Round(Distinct.Count),
             _ => double.NaN,
         };
     }

@@ -14,11 +14,11 @@ public sealed class RobustLevelDetectorTests
         var d = new RobustLevelDetector(Settings());
         foreach (var v in new double[] { 1, 2, 3, 4, 100 })
         {
-            d.Update(v);
+            d.Update(v, 0);
         }
 
         // Window {1,2,3,4,100}: median 3; |x-3| = {2,1,0,1,97} → MAD 1; scale 1.4826; bounds 3 ± 3·1.4826.
-        var v2 = d.Update(10);
+        var v2 = d.Update(10, 0);
         Assert.Equal(3, v2.Expected, 12);
         Assert.Equal(3 - 3 * 1.4826, v2.Lower, 9);
         Assert.Equal(3 + 3 * 1.4826, v2.Upper, 9);
@@ -31,9 +31,9 @@ public sealed class RobustLevelDetectorTests
     public void Update_DuringWarmup_NeverAlerts()
     {
         var d = new RobustLevelDetector(Settings(warmup: 5));
-        Assert.False(d.Update(1).IsAnomaly);
-        Assert.False(d.Update(1).IsAnomaly);
-        Assert.False(d.Update(1e9).IsAnomaly);
+        Assert.False(d.Update(1, 0).IsAnomaly);
+        Assert.False(d.Update(1, 0).IsAnomaly);
+        Assert.False(d.Update(1e9, 0).IsAnomaly);
         Assert.Equal(3, d.Seen);
     }
 
@@ -43,12 +43,12 @@ public sealed class RobustLevelDetectorTests
         var d = new RobustLevelDetector(Settings(absFloor: 2, relFloor: 0.1));
         for (var i = 0; i < 8; i++)
         {
-            d.Update(10);
+            d.Update(10, 0);
         }
 
         // MAD 0; floor max(0.1·10, 2) = 2; 15 is 2.5 scales away (< 3), 17 is 3.5 away.
-        Assert.False(d.Update(15).IsAnomaly);
-        Assert.True(d.Update(17).IsAnomaly);
+        Assert.False(d.Update(15, 0).IsAnomaly);
+        Assert.True(d.Update(17, 0).IsAnomaly);
     }
 
     [Fact]
@@ -58,12 +58,12 @@ public sealed class RobustLevelDetectorTests
         var both = new RobustLevelDetector(new RobustLevelSettings { Window = 10, Warmup = 5, Threshold = 3, AbsoluteFloor = 1e-9, RelativeFloor = 0, Direction = "both" });
         foreach (var v in new double[] { 50, 51, 49, 50, 52, 48 })
         {
-            upper.Update(v);
-            both.Update(v);
+            upper.Update(v, 0);
+            both.Update(v, 0);
         }
 
-        Assert.False(upper.Update(0).IsAnomaly);
-        Assert.True(both.Update(0).IsAnomaly);
+        Assert.False(upper.Update(0, 0).IsAnomaly);
+        Assert.True(both.Update(0, 0).IsAnomaly);
     }
 
     [Fact]
@@ -72,11 +72,11 @@ public sealed class RobustLevelDetectorTests
         var d = new RobustLevelDetector(Settings(threshold: 100));
         foreach (var v in new double[] { 1, 2, 3, 4, 5 })
         {
-            d.Update(v);
+            d.Update(v, 0);
         }
 
         // Window {1..5}: median 3, MAD 1, scale 1.4826; z = 1.96 has upper tail 0.025.
-        var verdict = d.Update(3 + (1.959963984540054 * 1.4826));
+        var verdict = d.Update(3 + (1.959963984540054 * 1.4826), 0);
         Assert.Equal(0.025, verdict.PValue, 4);
     }
 
@@ -87,7 +87,7 @@ public sealed class RobustLevelDetectorTests
         var a = new RobustLevelDetector(Settings(window: 16, warmup: 4));
         for (var i = 0; i < 40; i++)
         {
-            a.Update(rng.NextDouble() * 100);
+            a.Update(rng.NextDouble() * 100, 0);
         }
 
         using var stream = new MemoryStream();
@@ -106,7 +106,7 @@ public sealed class RobustLevelDetectorTests
         for (var i = 0; i < 40; i++)
         {
             var x = rng.NextDouble() * 300;
-            Assert.Equal(a.Update(x), b.Update(x));
+            Assert.Equal(a.Update(x, 0), b.Update(x, 0));
         }
     }
 
@@ -141,7 +141,7 @@ public sealed class RobustLevelDetectorTests
     public void Update_NaN_IsIgnoredAndNeverEscapesAsScore()
     {
         var d = new RobustLevelDetector(Settings());
-        var v = d.Update(double.NaN);
+        var v = d.Update(double.NaN, 0);
         Assert.False(v.IsAnomaly);
         Assert.Equal(0, d.Seen);
         Assert.Equal(0, v.Score);
