@@ -120,6 +120,14 @@ public sealed class FeatureSettings
     /// <summary>IID spike/change-point parameters.</summary>
     public IidSettings Iid { get; set; } = new();
 
+    /// <summary>A text that is equal for two settings exactly when they build the same bucketing and detectors, so a
+    /// reload can keep the state of features whose settings did not change.</summary>
+    public string Fingerprint() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{BucketSeconds}|{string.Join(',', Detectors)}|{RobustLevel.Window},{RobustLevel.Warmup},{RobustLevel.Threshold:R},{RobustLevel.RelativeFloor:R},{RobustLevel.AbsoluteFloor:R},{RobustLevel.Direction}|" +
+        $"{Ewma.Span},{Ewma.Warmup},{Ewma.Threshold:R},{Ewma.RelativeFloor:R},{Ewma.AbsoluteFloor:R},{Ewma.Direction}|" +
+        $"{HourOfWeek.Slots},{HourOfWeek.Span},{HourOfWeek.Warmup},{HourOfWeek.Threshold:R},{HourOfWeek.RelativeFloor:R},{HourOfWeek.AbsoluteFloor:R}|" +
+        $"{Iid.SpikeConfidence:R},{Iid.SpikeHistory},{Iid.ChangeConfidence:R},{Iid.ChangeHistory},{Iid.Martingale},{Iid.Epsilon:R}");
+
     internal FeatureSettings Clone() => new()
     {
         BucketSeconds = BucketSeconds,

@@ -197,6 +197,50 @@ public sealed class EntityFeatures
         };
     }
 
+    /// <summary>Takes over the state of <paramref name="previous"/> (the same entity under an older configuration)
+    /// wherever the settings did not change: those features keep their open buckets and baselines; changed ones
+    /// start fresh and warm up again.</summary>
+    /// <returns>Features whose state was kept.</returns>
+    public int AdoptFrom(EntityFeatures previous)
+    {
+        ActiveBuckets = previous.ActiveBuckets;
+        _lastActiveStartMs = previous._lastActiveStartMs;
+        var kept = 0;
+        for (var i = 0; i < Series.Length; i++)
+        {
+            if (Series[i].Settings.Fingerprint() == previous.Series[i].Settings.Fingerprint())
+            {
+                Copy(previous.Series[i].Write, Series[i].Read);
+                kept++;
+            }
+        }
+
+        var fs = _config.FirstSeen;
+        var old = previous._config.FirstSeen;
+        if (fs.Capacity == old.Capacity && Series[0].SpanMs == previous.Series[0].SpanMs)
+        {
+            for (var i = 0; i < Novelty.Length; i++)
+            {
+                Copy(previous.Novelty[i].Write, Novelty[i].Read);
+            }
+        }
+
+        return kept;
+    }
+
+    private static void Copy(Action<BinaryWriter> write, Action<BinaryReader> read)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            write(writer);
+        }
+
+        stream.Position = 0;
+        using var reader = new BinaryReader(stream);
+        read(reader);
+    }
+
     /// <summary>Builds the API view.</summary>
     public EntityView Describe(int partition, long watermarkMs)
     {

@@ -14,7 +14,7 @@ public sealed class Partition
     private readonly Dictionary<EntityKey, Activation> _grains = [];
     private readonly PriorityQueue<Activation, long> _due = new();
     private readonly List<Activation> _dirty = [];
-    private readonly long _latenessMs;
+    private long _latenessMs;
     private long _touches;
 
     /// <summary>Creates an empty partition.</summary>
@@ -29,7 +29,25 @@ public sealed class Partition
     public int Index { get; }
 
     /// <summary>Detection config in force.</summary>
-    public DetectionConfig Config { get; }
+    public DetectionConfig Config { get; private set; }
+
+    /// <summary>Switches to <paramref name="config"/> without a restart: every grain is rebuilt under it, keeping the
+    /// state of each feature whose settings did not change (see <see cref="Features.EntityFeatures.AdoptFrom"/>).</summary>
+    public void Reconfigure(DetectionConfig config)
+    {
+        Config = config;
+        _latenessMs = config.AllowedLatenessSeconds * 1000L;
+        _due.Clear();
+        foreach (var a in _grains.Values)
+        {
+            var fresh = NewGrain(a.Grain.Key);
+            fresh.Features.AdoptFrom(a.Grain.Features);
+            a.Grain = fresh;
+            a.ScheduledEndMs = long.MaxValue;
+            MarkDirty(a);
+            Schedule(a);
+        }
+    }
 
     /// <summary>Buckets ending at or before this time (Unix ms) are closed.</summary>
     public long WatermarkMs { get; private set; } = long.MinValue;
@@ -244,7 +262,7 @@ public sealed class Partition
 
     private sealed class Activation(IGrain grain)
     {
-        public IGrain Grain { get; } = grain;
+        public IGrain Grain { get; set; } = grain;
 
         public long ScheduledEndMs { get; set; } = long.MaxValue;
 

@@ -41,6 +41,8 @@ internal static class QueryEndpoints
         app.MapGet("/v1/alerts", GetAlertsAsync).RequireAuthorization(Policies.Read);
         app.MapGet("/v1/entities/{kind}/{**id}", GetEntityAsync).RequireAuthorization(Policies.Read);
         app.MapGet("/v1/dead-letters", GetDeadLettersAsync).RequireAuthorization(Policies.Read);
+        app.MapGet("/v1/config", (Hosting.DetectionConfigWatcher watcher) =>
+            Results.Json(watcher.Status, Serialization.AnomalyJsonContext.Default.DetectionConfigStatus)).RequireAuthorization(Policies.Read);
     }
 
     private static async Task<IResult> GetAlertsAsync(

@@ -62,6 +62,8 @@ public static partial class SiloHost
                 sp.GetRequiredService<ILogger<EmbeddedRuntime>>());
         });
         services.AddHostedService<RuntimeHostedService>();
+        services.AddSingleton<DetectionConfigWatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<DetectionConfigWatcher>());
 
         services.AddSingleton(sp => CreateKeyRegistry(sp));
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)

@@ -63,7 +63,7 @@ public sealed partial class EmbeddedRuntime : IGrainRuntime
     }
 
     /// <summary>Detection config in force.</summary>
-    public DetectionConfig Config { get; }
+    public DetectionConfig Config { get; private set; }
 
     /// <inheritdoc />
     public int PartitionCount => _workers.Length;
@@ -259,7 +259,14 @@ public sealed partial class EmbeddedRuntime : IGrainRuntime
         return reply.Task.WaitAsync(ct);
     }
 
-    private async Task BroadcastAsync(MessageKind kind, CancellationToken ct)
+    /// <inheritdoc />
+    public async Task ReconfigureAsync(DetectionConfig config, CancellationToken ct)
+    {
+        await BroadcastAsync(MessageKind.Reconfigure, ct, config).ConfigureAwait(false);
+        Config = config;
+    }
+
+    private async Task BroadcastAsync(MessageKind kind, CancellationToken ct, DetectionConfig? config = null)
     {
         var waits = new Task[_workers.Length];
         lock (_dispatchLock)
@@ -268,7 +275,7 @@ public sealed partial class EmbeddedRuntime : IGrainRuntime
             for (var i = 0; i < _workers.Length; i++)
             {
                 var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _workers[i].Post(new Message(kind, Done: done));
+                _workers[i].Post(new Message(kind, Done: done, Config: config));
                 waits[i] = done.Task;
             }
         }

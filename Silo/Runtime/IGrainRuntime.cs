@@ -36,6 +36,10 @@ public interface IGrainRuntime : IAsyncDisposable
     /// <summary>The grain of <paramref name="key"/> as its partition sees it, or null if it has none.</summary>
     Task<EntityView?> DescribeAsync(EntityKey key, CancellationToken ct);
 
+    /// <summary>Switches every partition to <paramref name="config"/> at the same point of its queue; features whose
+    /// settings did not change keep their state.</summary>
+    Task ReconfigureAsync(Grains.Config.DetectionConfig config, CancellationToken ct);
+
     /// <summary>Drains the partitions, writes a last checkpoint and stops.</summary>
     Task StopAsync(CancellationToken ct);
 }

@@ -105,6 +105,10 @@ internal sealed partial class PartitionWorker
                 case MessageKind.Flush:
                     Complete(m, await CheckpointAsync().ConfigureAwait(false));
                     break;
+                case MessageKind.Reconfigure:
+                    Partition.Reconfigure(m.Config!);
+                    m.Done!.TrySetResult();
+                    break;
                 case MessageKind.DeadLetters:
                     _deadLetters.AddRange(m.Letters!);
                     break;
@@ -236,6 +240,7 @@ internal enum MessageKind : byte
     CloseAll,
     Checkpoint,
     DeadLetters,
+    Reconfigure,
 }
 
 internal readonly record struct Message(
@@ -244,4 +249,5 @@ internal readonly record struct Message(
     long Value = 0,
     TaskCompletionSource? Done = null,
     TaskCompletionSource<EntityView?>? Describe = null,
-    IReadOnlyList<DeadLetter>? Letters = null);
+    IReadOnlyList<DeadLetter>? Letters = null,
+    Grains.Config.DetectionConfig? Config = null);

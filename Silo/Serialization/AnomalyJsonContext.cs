@@ -18,6 +18,7 @@ namespace AnomalyZT.Silo.Serialization;
 [JsonSerializable(typeof(AnomalyZT.Silo.Api.EntityResponse))]
 [JsonSerializable(typeof(AnomalyZT.Silo.Api.DeadLetterItem[]))]
 [JsonSerializable(typeof(AnomalyZT.Silo.Api.HealthBody))]
+[JsonSerializable(typeof(AnomalyZT.Silo.Hosting.DetectionConfigStatus))]
 [JsonSerializable(typeof(List<AnomalyZT.Silo.Security.ApiKeyEntry>))]
 [JsonSerializable(typeof(List<AnomalyZT.Grains.Runtime.InventoryEntry>))]
 internal sealed partial class AnomalyJsonContext : JsonSerializerContext;

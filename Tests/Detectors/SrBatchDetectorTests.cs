@@ -250,16 +250,6 @@ public sealed class SrBatchDetectorTests
     }
 
     [Fact]
-    public void StlResidual_SeasonPlusTrend_IsSmall()
-    {
-        var series = Enumerable.Range(0, 240).Select(i => 3 * Math.Sin(2 * Math.PI * i / 12) + 0.05 * i).ToArray();
-        var residual = new double[series.Length];
-        Assert.True(Stl.TryResidual(series, 12, residual));
-        Assert.All(residual[12..^12], r => Assert.InRange(r, -0.05, 0.05));
-        Assert.False(Stl.TryResidual(series.AsSpan(0, 20), 12, residual));
-    }
-
-    [Fact]
     public void LineThroughNeighbours_LinearData_ReturnsTheLine()
     {
         var x = Enumerable.Range(0, 20).Select(i => 2.0 * i + 1).ToArray();
