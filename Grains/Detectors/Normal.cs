@@ -1,7 +1,7 @@
 namespace AnomalyZT.Grains.Detectors;
 
 /// <summary>Standard normal tail probabilities, accurate in the far tail where anomalies live.</summary>
-internal static class Normal
+public static class Normal
 {
     /// <summary>P(Z ≥ z) for a standard normal Z.</summary>
     public static double UpperTail(double z)

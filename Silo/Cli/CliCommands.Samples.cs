@@ -4,7 +4,47 @@ namespace AnomalyZT.Silo.Cli;
 
 internal static partial class CliCommands
 {
-    private static void AddSampleCommands(RootCommand root) => root.Subcommands.Add(GenerateSamples());
+    private static void AddSampleCommands(RootCommand root)
+    {
+        root.Subcommands.Add(GenerateSamples());
+        root.Subcommands.Add(Nab());
+    }
+
+    private static Command Nab()
+    {
+        var data = new Option<string>("--data") { Description = "NAB folder (with data/ and labels/)", Required = true };
+        var output = new Option<string?>("--out") { Description = "Folder for NAB-format result files" };
+        var detector = new Option<string>("--detector") { Description = "Detector: " + string.Join(", ", Silo.Nab.NabDetectors.Names), DefaultValueFactory = _ => "ensemble" };
+        var likelihood = new Option<bool>("--likelihood") { Description = "Post-process raw scores with the anomaly likelihood" };
+        var cut = new Option<double>("--cut") { Description = "With --suppress: the score that counts as a detection", DefaultValueFactory = _ => 0.5 };
+        var suppress = new Option<int>("--suppress") { Description = "Rows after a detection during which further ones are not reported (0: off)" };
+        var only = new Option<string[]>("--only") { Description = "Run only these files (category/file.csv), repeatable", AllowMultipleArgumentsPerToken = true };
+        var command = new Command("nab", "Run one detector configuration over the Numenta Anomaly Benchmark and print its normalised scores")
+        {
+            data, output, detector, likelihood, cut, suppress, only,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            try
+            {
+                var factory = Silo.Nab.NabDetectors.Factory(parse.GetValue(detector)!, parse.GetValue(likelihood), parse.GetValue(cut), parse.GetValue(suppress));
+                var selected = parse.GetValue(only);
+                var corpus = Silo.Nab.NabCorpus.Load(parse.GetValue(data)!, selected is { Length: > 0 } ? selected : null);
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                var name = parse.GetValue(detector)! + (parse.GetValue(likelihood) ? "-likelihood" : string.Empty);
+                var report = await Silo.Nab.NabRunner.RunAsync(corpus, factory, name, parse.GetValue(output), ct).ConfigureAwait(false);
+                Console.WriteLine(report.ToString());
+                Console.Error.WriteLine($"nab: {name} over {corpus.Series.Count} series in {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds:0.0}s");
+                return 0;
+            }
+            catch (Exception ex) when (ex is ArgumentException or IOException or System.Text.Json.JsonException)
+            {
+                Console.Error.WriteLine("nab: " + ex.Message);
+                return 2;
+            }
+        });
+        return command;
+    }
 
     private static Command GenerateSamples()
     {

@@ -9,7 +9,7 @@ namespace AnomalyZT.Silo.Cli;
 /// <summary>Command-line tools that share the engine's code: <c>replay</c>, <c>ship</c>, <c>generate-samples</c>.</summary>
 internal static partial class CliCommands
 {
-    private static readonly string[] Names = ["replay", "ship", "generate-samples"];
+    private static readonly string[] Names = ["replay", "ship", "generate-samples", "nab"];
 
     public static bool IsCommand(string arg) => Array.IndexOf(Names, arg) >= 0 || arg is "--help" or "-h";
 

@@ -4,8 +4,9 @@ namespace AnomalyZT.Grains.Detectors.SpectralResidual;
 public sealed partial class DftPlan
 {
     /// <summary>
-    /// Twiddles exp(−2πi·j/len) for every stage len = 4, 8, …, m, stored stage after stage (stage len starts at
-    /// len/2 − 2) so the butterfly loop reads them contiguously; and the bit-reversal permutation.
+    /// cos and sin of 2π·j/len (j &lt; len/2) for every stage len = 4, 8, …, m, stored stage after stage (stage len
+    /// starts at len/2 − 2) so the butterfly loop reads them contiguously; and the bit-reversal permutation. The
+    /// butterfly applies the exponent's sign.
     /// </summary>
     private static (double[] Cos, double[] Sin, int[] BitReverse) Radix2Tables(int m)
     {

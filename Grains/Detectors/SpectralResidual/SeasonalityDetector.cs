@@ -101,7 +101,8 @@ public static class SeasonalityDetector
     /// <summary>
     /// The largest local maximum of P over k = 1..⌊n/2⌋ outside (n/(T+1), n/(T−1)), kept only when
     /// 6·median(P) &lt; E₂ and 10·E₂ &gt; P_best, where E₂ = P at the bin to its right (a deliberate reproduction of
-    /// the original's off-by-one). −1 when there is none.
+    /// the original's off-by-one) and the median runs over all n bins. A local maximum is strictly above both
+    /// neighbours. −1 when there is none.
     /// </summary>
     internal static int SecondFrequency(ReadOnlySpan<double> power, int period, int best)
     {

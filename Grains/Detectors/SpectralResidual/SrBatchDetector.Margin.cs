@@ -102,8 +102,8 @@ public sealed partial class SrBatchDetector
     }
 
     /// <summary>unit_i = 0.5·mean(|trend| over non-anomalies) + 0.5·|trend_i|, trend being a centred running
-    /// median of width 2⌊w/2⌋+1, w = min(N/3, 512), truncated at both ends of the batch; 0.3 everywhere when every
-    /// non-anomalous |trend| is below 1e-8.</summary>
+    /// median of x of width 2⌊w/2⌋+1, w = min(N/3, 512), truncated at both ends of the batch; 0.3 everywhere when
+    /// every non-anomalous |trend| is below 1e-8.</summary>
     internal static double[] BoundaryUnits(ReadOnlySpan<double> x, ReadOnlySpan<bool> anomalies)
     {
         var n = x.Length;

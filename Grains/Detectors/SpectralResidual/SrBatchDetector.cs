@@ -9,8 +9,9 @@ namespace AnomalyZT.Grains.Detectors.SpectralResidual;
 /// A final batch shorter than 12 points is scored inside a window made of the last BatchSize points of the
 /// series (the tail of the previous batch plus itself); only its own points take those scores. A series
 /// shorter than 12 points is rejected. Divisions by S̄ use max(S̄, 1e-8), as the streaming detector does, so
-/// no NaN or infinity can come out. Allocates per call (O(N) plus the DFT plans); thread-safe, since it keeps
-/// no mutable state.
+/// no NaN or infinity can come out. The z-filter only cancels points that were anomalies (their score becomes 0);
+/// the expected-value step then sees those filtered scores. Allocates per call (O(N) plus the DFT plans);
+/// thread-safe, since it keeps no mutable state.
 /// </remarks>
 public sealed partial class SrBatchDetector
 {

@@ -38,7 +38,7 @@ public static class ErrorFunctions
 
     /// <summary>Throws unless <paramref name="function"/> is a defined value.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Undefined value.</exception>
-    public static void Validate(ErrorFunction function)
+    internal static void Validate(ErrorFunction function)
     {
         if (function > ErrorFunction.SquaredDifference)
         {

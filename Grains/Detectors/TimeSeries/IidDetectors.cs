@@ -44,9 +44,9 @@ public sealed class IidSpikeDetector
     /// <summary>Scores one value, then learns it.</summary>
     public TimeSeriesOutput Update(double x)
     {
-        if (double.IsNaN(x))
+        if (!double.IsFinite(x))
         {
-            return TimeSeriesOutput.Missing;
+            return TimeSeriesOutput.Missing; // NaN is missing; ±∞ would poison the history for good
         }
 
         _rows++;
@@ -107,9 +107,9 @@ public sealed class IidChangePointDetector
     /// <summary>Scores one value, then learns it.</summary>
     public TimeSeriesOutput Update(double x)
     {
-        if (double.IsNaN(x))
+        if (!double.IsFinite(x))
         {
-            return TimeSeriesOutput.Missing;
+            return TimeSeriesOutput.Missing; // NaN is missing; ±∞ would poison the history for good
         }
 
         _rows++;
