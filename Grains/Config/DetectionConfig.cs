@@ -153,6 +153,28 @@ public sealed class FirstSeenSettings
     public bool Enabled { get; set; } = true;
 }
 
+/// <summary>How the <c>nab</c> command scores a raw series (section <c>nab</c> of <c>detectors.yaml</c>).</summary>
+public sealed class NabSettings
+{
+    /// <summary>iid-spike, iid-spike-diff, iid-changepoint, sr, ssa-spike, ensemble or combo.</summary>
+    public string Detector { get; set; } = "iid-spike-diff";
+
+    /// <summary>p-value history of the IID/SSA spike detectors.</summary>
+    public int History { get; set; } = 500;
+
+    /// <summary>Spectral-residual window.</summary>
+    public int SrWindow { get; set; } = 64;
+
+    /// <summary>Score that counts as a detection for suppression.</summary>
+    public double Cut { get; set; } = 0.4;
+
+    /// <summary>Rows after a detection during which no other is reported (0: off).</summary>
+    public int Suppress { get; set; } = 200;
+
+    /// <summary>Post-process raw scores with the anomaly likelihood.</summary>
+    public bool Likelihood { get; set; }
+}
+
 /// <summary>The detection configuration (<c>detectors.yaml</c>), resolved to concrete settings per feature.</summary>
 public sealed class DetectionConfig
 {
@@ -164,6 +186,9 @@ public sealed class DetectionConfig
 
     /// <summary>Novelty settings.</summary>
     public required FirstSeenSettings FirstSeen { get; init; }
+
+    /// <summary>Settings of the NAB benchmark run.</summary>
+    public NabSettings Nab { get; init; } = new();
 
     /// <summary>Settings per feature name (every feature in <see cref="Features.FeatureCatalog"/> has one).</summary>
     public required IReadOnlyDictionary<string, FeatureSettings> Features { get; init; }

@@ -16,7 +16,9 @@ public sealed class DetectionConfigException(string message) : Exception(message
 /// instead of silently ignored: a typo in a threshold must not leave the default in force unnoticed.</remarks>
 public static class DetectionConfigLoader
 {
-    private static readonly string[] TopKeys = ["version", "allowed_lateness_seconds", "first_seen", "defaults", "features"];
+    private static readonly string[] TopKeys = ["version", "allowed_lateness_seconds", "first_seen", "defaults", "features", "nab"];
+    private static readonly string[] NabKeys = ["detector", "history", "sr_window", "cut", "suppress", "likelihood"];
+    private static readonly string[] NabDetectorNames = ["iid-spike", "iid-spike-diff", "iid-changepoint", "sr", "ssa-spike", "ensemble", "combo"];
     private static readonly string[] FeatureKeys = ["bucket_seconds", "enabled", "detectors", "robust_level", "ewma", "hour_of_week", "iid"];
     private static readonly string[] EwmaKeys = ["span", "warmup", "threshold", "relative_floor", "absolute_floor", "direction"];
     private static readonly string[] HourKeys = ["slots", "span", "warmup", "threshold", "relative_floor", "absolute_floor"];
@@ -120,7 +122,7 @@ public static class DetectionConfigLoader
         foreach (var name in known)
         {
             var settings = defaults.Clone();
-            var defaultsSetFloor = defaultsNode is not null && Child(defaultsNode, "robust_level") is { } drl && Child(drl, "absolute_floor") is not null;
+            var defaultsSetFloor = defaultsNode is not null && Child(defaultsNode, "robust_level") is { } drl && HasKey(drl, "absolute_floor");
             if (!defaultsSetFloor && BuiltInAbsoluteFloors.TryGetValue(name, out var floor))
             {
                 settings.RobustLevel.AbsoluteFloor = floor;
@@ -134,8 +136,26 @@ public static class DetectionConfigLoader
             features[name] = settings;
         }
 
+        var nab = new NabSettings();
+        if (Child(root, "nab") is { } nabNode)
+        {
+            CheckKeys(nabNode, "nab", NabKeys);
+            nab.Detector = Scalar(nabNode, "detector", "nab") ?? nab.Detector;
+            if (Array.IndexOf(NabDetectorNames, nab.Detector) < 0)
+            {
+                throw new DetectionConfigException($"nab.detector is '{nab.Detector}'; allowed: {string.Join(", ", NabDetectorNames)}");
+            }
+
+            nab.History = Int(nabNode, "history", "nab", nab.History, 2, 100_000);
+            nab.SrWindow = Int(nabNode, "sr_window", "nab", nab.SrWindow, 8, 4096);
+            nab.Cut = Double(nabNode, "cut", "nab", nab.Cut, 0, 1);
+            nab.Suppress = Int(nabNode, "suppress", "nab", nab.Suppress, 0, 100_000);
+            nab.Likelihood = Bool(nabNode, "likelihood", "nab", nab.Likelihood);
+        }
+
         return new DetectionConfig
         {
+            Nab = nab,
             Version = version,
             AllowedLatenessSeconds = lateness,
             FirstSeen = firstSeen,
@@ -182,7 +202,7 @@ public static class DetectionConfigLoader
         s.Threshold = Double(rl, "threshold", p, s.Threshold, 0.5, 1000);
         s.RelativeFloor = Double(rl, "relative_floor", p, s.RelativeFloor, 0, 10);
         s.AbsoluteFloor = Double(rl, "absolute_floor", p, s.AbsoluteFloor, 1e-9, 1e18);
-        absoluteFloorSet = Child(rl, "absolute_floor") is not null;
+        absoluteFloorSet = HasKey(rl, "absolute_floor");
         var direction = Scalar(rl, "direction", p) ?? s.Direction;
         if (direction is not ("upper" or "both"))
         {
@@ -268,6 +288,8 @@ public static class DetectionConfigLoader
             throw new DetectionConfigException($"{p}.martingale is '{s.Martingale}'; it must be 'power' or 'mixture'");
         }
     }
+
+    private static bool HasKey(YamlMappingNode node, string key) => node.Children.ContainsKey(new YamlScalarNode(key));
 
     private static YamlMappingNode? Child(YamlMappingNode node, string key)
     {

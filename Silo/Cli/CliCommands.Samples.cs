@@ -14,30 +14,36 @@ internal static partial class CliCommands
     {
         var data = new Option<string>("--data") { Description = "NAB folder (with data/ and labels/)", Required = true };
         var output = new Option<string?>("--out") { Description = "Folder for NAB-format result files" };
-        var detector = new Option<string>("--detector") { Description = "Detector: " + string.Join(", ", Silo.Nab.NabDetectors.Names), DefaultValueFactory = _ => "ensemble" };
+        var config = new Option<string?>("--config") { Description = "detectors.yaml whose nab section configures the run (default: built-in nab settings)" };
+        var detector = new Option<string?>("--detector") { Description = "Override the detector: " + string.Join(", ", Silo.Nab.NabDetectors.Names) };
         var likelihood = new Option<bool>("--likelihood") { Description = "Post-process raw scores with the anomaly likelihood" };
-        var cut = new Option<double>("--cut") { Description = "With --suppress: the score that counts as a detection", DefaultValueFactory = _ => 0.5 };
-        var suppress = new Option<int>("--suppress") { Description = "Rows after a detection during which further ones are not reported (0: off)" };
+        var cut = new Option<double?>("--cut") { Description = "Override: the score that counts as a detection for suppression" };
+        var suppress = new Option<int?>("--suppress") { Description = "Override: rows after a detection during which no other is reported (0: off)" };
         var only = new Option<string[]>("--only") { Description = "Run only these files (category/file.csv), repeatable", AllowMultipleArgumentsPerToken = true };
         var command = new Command("nab", "Run one detector configuration over the Numenta Anomaly Benchmark and print its normalised scores")
         {
-            data, output, detector, likelihood, cut, suppress, only,
+            data, output, config, detector, likelihood, cut, suppress, only,
         };
         command.SetAction(async (parse, ct) =>
         {
             try
             {
-                var factory = Silo.Nab.NabDetectors.Factory(parse.GetValue(detector)!, parse.GetValue(likelihood), parse.GetValue(cut), parse.GetValue(suppress));
+                var settings = (parse.GetValue(config) is { } path ? Grains.Config.DetectionConfigLoader.Load(path) : Grains.Config.DetectionConfig.Default).Nab;
+                settings.Detector = parse.GetValue(detector) ?? settings.Detector;
+                settings.Likelihood |= parse.GetValue(likelihood);
+                settings.Cut = parse.GetValue(cut) ?? settings.Cut;
+                settings.Suppress = parse.GetValue(suppress) ?? settings.Suppress;
+                var factory = Silo.Nab.NabDetectors.Factory(settings);
                 var selected = parse.GetValue(only);
                 var corpus = Silo.Nab.NabCorpus.Load(parse.GetValue(data)!, selected is { Length: > 0 } ? selected : null);
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                var name = parse.GetValue(detector)! + (parse.GetValue(likelihood) ? "-likelihood" : string.Empty);
+                var name = settings.Detector + (settings.Likelihood ? "-likelihood" : string.Empty);
                 var report = await Silo.Nab.NabRunner.RunAsync(corpus, factory, name, parse.GetValue(output), ct).ConfigureAwait(false);
                 Console.WriteLine(report.ToString());
                 Console.Error.WriteLine($"nab: {name} over {corpus.Series.Count} series in {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds:0.0}s");
                 return 0;
             }
-            catch (Exception ex) when (ex is ArgumentException or IOException or System.Text.Json.JsonException)
+            catch (Exception ex) when (ex is ArgumentException or IOException or System.Text.Json.JsonException or Grains.Config.DetectionConfigException)
             {
                 Console.Error.WriteLine("nab: " + ex.Message);
                 return 2;

@@ -8,7 +8,21 @@ namespace AnomalyZT.Silo.Nab;
 public static class NabDetectors
 {
     /// <summary>Detector names the <c>nab</c> command accepts.</summary>
-    public static readonly string[] Names = ["iid-spike", "iid-spike-diff", "iid-changepoint", "sr", "ssa-spike", "ensemble"];
+    public static readonly string[] Names = ["iid-spike", "iid-spike-diff", "iid-changepoint", "sr", "ssa-spike", "ensemble", "combo"];
+
+    /// <summary>A factory from the <c>nab</c> section of <c>detectors.yaml</c>.</summary>
+    public static Func<INabDetector> Factory(Grains.Config.NabSettings settings)
+    {
+        Func<INabDetector> inner = settings.Detector switch
+        {
+            "combo" => () => new ComboScore(settings.History, settings.SrWindow),
+            "iid-spike" => () => new IidSpikeScore(settings.History),
+            "iid-spike-diff" => () => new IidSpikeDiffScore(settings.History),
+            _ => Factory(settings.Detector, likelihood: false),
+        };
+        Func<INabDetector> scored = settings.Likelihood ? () => new AnomalyLikelihood(inner()) : inner;
+        return settings.Suppress <= 0 ? scored : () => new Suppressed(scored(), settings.Cut, settings.Suppress);
+    }
 
     /// <summary>A factory of fresh detectors (one per series) for <paramref name="name"/>.</summary>
     /// <exception cref="ArgumentException">Unknown name.</exception>
@@ -31,17 +45,17 @@ public static class NabDetectors
 
     private static INabDetector Wrap(INabDetector raw, bool likelihood) => likelihood ? new AnomalyLikelihood(raw) : raw;
 
-    private sealed class IidSpikeScore : INabDetector
+    private sealed class IidSpikeScore(int history = 200) : INabDetector
     {
-        private readonly IidSpikeDetector _detector = new(99, 200, AnomalySide.TwoSided);
+        private readonly IidSpikeDetector _detector = new(99, history, AnomalySide.TwoSided);
 
         public double Score(DateTime timestamp, double value) => PScore(_detector.Update(value).PValue);
     }
 
-    private sealed class IidSpikeDiffScore : INabDetector
+    private sealed class IidSpikeDiffScore(int history = 200) : INabDetector
     {
-        private readonly IidSpikeDetector _level = new(99, 200, AnomalySide.TwoSided);
-        private readonly IidSpikeDetector _diff = new(99, 200, AnomalySide.TwoSided);
+        private readonly IidSpikeDetector _level = new(99, history, AnomalySide.TwoSided);
+        private readonly IidSpikeDetector _diff = new(99, history, AnomalySide.TwoSided);
         private double _previous = double.NaN;
 
         public double Score(DateTime timestamp, double value)
@@ -90,9 +104,18 @@ public static class NabDetectors
         }
     }
 
-    private sealed class SrScore : INabDetector
+    /// <summary>Level and change spikes plus the spectral residual: the strongest of the three.</summary>
+    private sealed class ComboScore(int history, int srWindow) : INabDetector
     {
-        private readonly SrStreamingDetector _detector = new(64);
+        private readonly IidSpikeDiffScore _spikes = new(history);
+        private readonly SrScore _sr = new(srWindow);
+
+        public double Score(DateTime timestamp, double value) => Math.Max(_spikes.Score(timestamp, value), _sr.Score(timestamp, value));
+    }
+
+    private sealed class SrScore(int window = 64) : INabDetector
+    {
+        private readonly SrStreamingDetector _detector = new(window);
 
         public double Score(DateTime timestamp, double value) => Math.Clamp(_detector.Update(value).RawScore, 0, 1);
     }

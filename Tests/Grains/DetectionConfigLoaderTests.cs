@@ -45,4 +45,23 @@ public sealed class DetectionConfigLoaderTests
         var ex = Assert.Throws<DetectionConfigException>(() => DetectionConfigLoader.Parse(yaml, "detectors.yaml"));
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Load_ShippedSampleConfig_IsValidAndAppliesItsOverrides()
+    {
+        var c = DetectionConfigLoader.Load(Path.Combine(AnomalyZT.Tests.Silo.RepoPaths.Root, "samples", "detectors.yaml"));
+        Assert.Equal("2026-11-22.1", c.Version);
+        Assert.Equal(1048576, c.For("bytes_out").RobustLevel.AbsoluteFloor);
+        Assert.Equal(["robust_level", "hour_of_week"], c.For("bytes_out").Detectors);
+        Assert.Equal(300, c.For("gpu_util_unattributed").BucketSeconds);
+        Assert.Equal("iid-spike-diff", c.Nab.Detector);
+    }
+
+    [Fact]
+    public void Parse_AbsoluteFloorInDefaults_OverridesBuiltInFeatureFloors()
+    {
+        var c = DetectionConfigLoader.Parse("defaults: { robust_level: { absolute_floor: 3 } }", "x");
+        Assert.Equal(3, c.For("bytes_out").RobustLevel.AbsoluteFloor);
+        Assert.Equal(65536, DetectionConfigLoader.Parse(string.Empty, "x").For("bytes_out").RobustLevel.AbsoluteFloor);
+    }
 }
