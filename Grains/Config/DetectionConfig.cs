@@ -96,6 +96,42 @@ public sealed class IidSettings
     internal IidSettings Clone() => (IidSettings)MemberwiseClone();
 }
 
+/// <summary>Parameters of the SSA detectors run on closed buckets.</summary>
+public sealed class SsaSettings
+{
+    /// <summary>Spike confidence, percent.</summary>
+    public double SpikeConfidence { get; set; } = 99.5;
+
+    /// <summary>Spike p-value history.</summary>
+    public int SpikeHistory { get; set; } = 96;
+
+    /// <summary>Change-point confidence, percent.</summary>
+    public double ChangeConfidence { get; set; } = 99;
+
+    /// <summary>Change-point history.</summary>
+    public int ChangeHistory { get; set; } = 24;
+
+    /// <summary>Buckets used to train the model (must exceed twice the seasonality window).</summary>
+    public int TrainingWindow { get; set; } = 144;
+
+    /// <summary>Embedding window L (≥ 2; at least twice the longest season, in buckets).</summary>
+    public int SeasonalityWindow { get; set; } = 12;
+
+    internal SsaSettings Clone() => (SsaSettings)MemberwiseClone();
+}
+
+/// <summary>Parameters of the streaming spectral residual run on closed buckets.</summary>
+public sealed class SrSettings
+{
+    /// <summary>Window of buckets.</summary>
+    public int Window { get; set; } = 64;
+
+    /// <summary>Alert threshold on clip(raw, 0, 1).</summary>
+    public double Threshold { get; set; } = 0.3;
+
+    internal SrSettings Clone() => (SrSettings)MemberwiseClone();
+}
+
 /// <summary>Settings of one feature: its bucket span and its detector's parameters.</summary>
 public sealed class FeatureSettings
 {
@@ -120,13 +156,20 @@ public sealed class FeatureSettings
     /// <summary>IID spike/change-point parameters.</summary>
     public IidSettings Iid { get; set; } = new();
 
+    /// <summary>SSA parameters.</summary>
+    public SsaSettings Ssa { get; set; } = new();
+
+    /// <summary>Spectral residual parameters.</summary>
+    public SrSettings Sr { get; set; } = new();
+
     /// <summary>A text that is equal for two settings exactly when they build the same bucketing and detectors, so a
     /// reload can keep the state of features whose settings did not change.</summary>
     public string Fingerprint() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
         $"{BucketSeconds}|{string.Join(',', Detectors)}|{RobustLevel.Window},{RobustLevel.Warmup},{RobustLevel.Threshold:R},{RobustLevel.RelativeFloor:R},{RobustLevel.AbsoluteFloor:R},{RobustLevel.Direction}|" +
         $"{Ewma.Span},{Ewma.Warmup},{Ewma.Threshold:R},{Ewma.RelativeFloor:R},{Ewma.AbsoluteFloor:R},{Ewma.Direction}|" +
         $"{HourOfWeek.Slots},{HourOfWeek.Span},{HourOfWeek.Warmup},{HourOfWeek.Threshold:R},{HourOfWeek.RelativeFloor:R},{HourOfWeek.AbsoluteFloor:R}|" +
-        $"{Iid.SpikeConfidence:R},{Iid.SpikeHistory},{Iid.ChangeConfidence:R},{Iid.ChangeHistory},{Iid.Martingale},{Iid.Epsilon:R}");
+        $"{Iid.SpikeConfidence:R},{Iid.SpikeHistory},{Iid.ChangeConfidence:R},{Iid.ChangeHistory},{Iid.Martingale},{Iid.Epsilon:R}|" +
+        $"{Ssa.SpikeConfidence:R},{Ssa.SpikeHistory},{Ssa.ChangeConfidence:R},{Ssa.ChangeHistory},{Ssa.TrainingWindow},{Ssa.SeasonalityWindow}|{Sr.Window},{Sr.Threshold:R}");
 
     internal FeatureSettings Clone() => new()
     {
@@ -137,6 +180,8 @@ public sealed class FeatureSettings
         Ewma = Ewma.Clone(),
         HourOfWeek = HourOfWeek.Clone(),
         Iid = Iid.Clone(),
+        Ssa = Ssa.Clone(),
+        Sr = Sr.Clone(),
     };
 }
 

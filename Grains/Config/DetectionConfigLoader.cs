@@ -19,7 +19,9 @@ public static class DetectionConfigLoader
     private static readonly string[] TopKeys = ["version", "allowed_lateness_seconds", "first_seen", "defaults", "features", "nab"];
     private static readonly string[] NabKeys = ["detector", "history", "sr_window", "cut", "suppress", "likelihood"];
     private static readonly string[] NabDetectorNames = ["iid-spike", "iid-spike-diff", "iid-changepoint", "sr", "ssa-spike", "ensemble", "combo"];
-    private static readonly string[] FeatureKeys = ["bucket_seconds", "enabled", "detectors", "robust_level", "ewma", "hour_of_week", "iid"];
+    private static readonly string[] FeatureKeys = ["bucket_seconds", "enabled", "detectors", "robust_level", "ewma", "hour_of_week", "iid", "ssa", "sr"];
+    private static readonly string[] SsaKeys = ["spike_confidence", "spike_history", "change_confidence", "change_history", "training_window", "seasonality_window"];
+    private static readonly string[] SrKeys = ["window", "threshold"];
     private static readonly string[] EwmaKeys = ["span", "warmup", "threshold", "relative_floor", "absolute_floor", "direction"];
     private static readonly string[] HourKeys = ["slots", "span", "warmup", "threshold", "relative_floor", "absolute_floor"];
     private static readonly string[] IidKeys = ["spike_confidence", "spike_history", "change_confidence", "change_history", "martingale", "eps"];
@@ -186,6 +188,32 @@ public static class DetectionConfigLoader
         if (Child(node, "iid") is { } iid)
         {
             ApplyIid(iid, path + ".iid", target.Iid);
+        }
+
+        if (Child(node, "ssa") is { } ssa)
+        {
+            var sp = path + ".ssa";
+            CheckKeys(ssa, sp, SsaKeys);
+            var t = target.Ssa;
+            t.SpikeConfidence = Double(ssa, "spike_confidence", sp, t.SpikeConfidence, 50, 99.999999);
+            t.SpikeHistory = Int(ssa, "spike_history", sp, t.SpikeHistory, 2, 10_000);
+            t.ChangeConfidence = Double(ssa, "change_confidence", sp, t.ChangeConfidence, 50, 99.999999);
+            t.ChangeHistory = Int(ssa, "change_history", sp, t.ChangeHistory, 2, 10_000);
+            t.SeasonalityWindow = Int(ssa, "seasonality_window", sp, t.SeasonalityWindow, 2, 1000);
+            t.TrainingWindow = Int(ssa, "training_window", sp, t.TrainingWindow, 5, 100_000);
+            if (t.TrainingWindow <= 2 * t.SeasonalityWindow)
+            {
+                throw new DetectionConfigException(
+                    $"{sp}.training_window is {t.TrainingWindow}; it must exceed twice {sp}.seasonality_window ({t.SeasonalityWindow})");
+            }
+        }
+
+        if (Child(node, "sr") is { } sr)
+        {
+            var rp = path + ".sr";
+            CheckKeys(sr, rp, SrKeys);
+            target.Sr.Window = Int(sr, "window", rp, target.Sr.Window, 12, 4096);
+            target.Sr.Threshold = Double(sr, "threshold", rp, target.Sr.Threshold, 0.000001, 0.999999);
         }
 
         absoluteFloorSet = false;

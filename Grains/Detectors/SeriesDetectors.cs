@@ -1,4 +1,5 @@
 using AnomalyZT.Grains.Config;
+using AnomalyZT.Grains.Detectors.SpectralResidual;
 using AnomalyZT.Grains.Detectors.TimeSeries;
 
 namespace AnomalyZT.Grains.Detectors;
@@ -7,12 +8,16 @@ namespace AnomalyZT.Grains.Detectors;
 public static class SeriesDetectors
 {
     /// <summary>Detector names accepted in <c>detectors.yaml</c>.</summary>
-    public static readonly string[] Names = ["robust_level", "ewma", "hour_of_week", "iid_spike", "iid_changepoint"];
+    public static readonly string[] Names =
+        ["robust_level", "ewma", "hour_of_week", "iid_spike", "iid_changepoint", "ssa_spike", "ssa_changepoint", "sr"];
 
     /// <summary>Creates the detectors of <paramref name="settings"/>.</summary>
     public static ISeriesDetector[] Create(FeatureSettings settings)
     {
         var result = new ISeriesDetector[settings.Detectors.Count];
+        var iid = settings.Iid;
+        var ssa = settings.Ssa;
+        var martingale = iid.Martingale == "mixture" ? MartingaleType.Mixture : MartingaleType.Power;
         for (var i = 0; i < result.Length; i++)
         {
             result[i] = settings.Detectors[i] switch
@@ -20,8 +25,15 @@ public static class SeriesDetectors
                 "robust_level" => new RobustLevelDetector(settings.RobustLevel),
                 "ewma" => new EwmaDetector(settings.Ewma),
                 "hour_of_week" => new HourOfWeekDetector(settings.HourOfWeek),
-                "iid_spike" => new IidSpikeSeriesDetector(settings.Iid),
-                "iid_changepoint" => new IidChangePointSeriesDetector(settings.Iid),
+                "iid_spike" => new StreamingSeriesDetector("iid-spike", new IidSpikeDetector(iid.SpikeConfidence, iid.SpikeHistory, AnomalySide.Positive), iid.SpikeHistory),
+                "iid_changepoint" => new StreamingSeriesDetector("iid-changepoint",
+                    new IidChangePointDetector(iid.ChangeConfidence, iid.ChangeHistory, martingale, iid.Epsilon), iid.ChangeHistory),
+                "ssa_spike" => new StreamingSeriesDetector("ssa-spike",
+                    new SsaSpikeDetector(ssa.SpikeConfidence, ssa.SpikeHistory, ssa.TrainingWindow, ssa.SeasonalityWindow, AnomalySide.Positive), ssa.TrainingWindow),
+                "ssa_changepoint" => new StreamingSeriesDetector("ssa-changepoint",
+                    new SsaChangePointDetector(ssa.ChangeConfidence, ssa.ChangeHistory, ssa.TrainingWindow, ssa.SeasonalityWindow, ErrorFunction.SignedDifference, martingale, iid.Epsilon),
+                    ssa.TrainingWindow),
+                "sr" => new StreamingSeriesDetector("sr", new SpectralResidualStream(settings.Sr.Window, settings.Sr.Threshold), settings.Sr.Window),
                 var other => throw new ArgumentException($"detector '{other}' is unknown; allowed: {string.Join(", ", Names)}"),
             };
         }
@@ -30,78 +42,33 @@ public static class SeriesDetectors
     }
 }
 
-/// <summary>The IID spike detector on closed buckets (upper side: more than usual is the concern).</summary>
-public sealed class IidSpikeSeriesDetector(IidSettings settings) : ISeriesDetector
+/// <summary>Any streaming time-series detector (IID, SSA, spectral residual) judging closed buckets. Its score is
+/// log10 of the martingale for change points, −log10 p for spikes, the raw score otherwise.</summary>
+public sealed class StreamingSeriesDetector(string name, IStreamingDetector inner, int warmup) : ISeriesDetector
 {
-    private readonly IidSpikeDetector _detector = new(settings.SpikeConfidence, settings.SpikeHistory, AnomalySide.Positive);
     private int _seen;
 
     /// <inheritdoc />
-    public string Name => "iid-spike";
+    public string Name => name;
 
     /// <inheritdoc />
     public int Seen => _seen;
 
     /// <inheritdoc />
-    public int WarmupNeeded => settings.SpikeHistory;
+    public int WarmupNeeded => warmup;
 
     /// <inheritdoc />
     public DetectorVerdict Update(double value, long bucketStartMs)
     {
-        var o = _detector.Update(value);
-        if (!double.IsNaN(value))
+        var o = inner.Update(value);
+        if (double.IsFinite(value))
         {
-            _seen = Math.Min(_seen + 1, settings.SpikeHistory);
+            _seen = Math.Min(_seen + 1, warmup);
         }
 
-        return new DetectorVerdict(o.Alert, double.NaN, double.NaN, double.NaN, double.IsNaN(o.PValue) ? 0 : -Math.Log10(o.PValue), o.PValue, _seen);
-    }
-
-    /// <inheritdoc />
-    public DetectorVerdict Peek(long bucketStartMs) => new(false, double.NaN, double.NaN, double.NaN, 0, double.NaN, _seen);
-
-    /// <inheritdoc />
-    public void Write(BinaryWriter writer)
-    {
-        writer.Write(_seen);
-        _detector.Write(writer);
-    }
-
-    /// <inheritdoc />
-    public void Read(BinaryReader reader)
-    {
-        _seen = reader.ReadInt32();
-        _detector.Read(reader);
-    }
-}
-
-/// <summary>The IID change-point detector on closed buckets: a lasting change of level, not a single spike.</summary>
-public sealed class IidChangePointSeriesDetector(IidSettings settings) : ISeriesDetector
-{
-    private readonly IidChangePointDetector _detector = new(
-        settings.ChangeConfidence, settings.ChangeHistory, settings.Martingale == "mixture" ? MartingaleType.Mixture : MartingaleType.Power, settings.Epsilon);
-
-    private int _seen;
-
-    /// <inheritdoc />
-    public string Name => "iid-changepoint";
-
-    /// <inheritdoc />
-    public int Seen => _seen;
-
-    /// <inheritdoc />
-    public int WarmupNeeded => settings.ChangeHistory;
-
-    /// <inheritdoc />
-    public DetectorVerdict Update(double value, long bucketStartMs)
-    {
-        var o = _detector.Update(value);
-        if (!double.IsNaN(value))
-        {
-            _seen = Math.Min(_seen + 1, settings.ChangeHistory);
-        }
-
-        var score = double.IsNaN(o.MartingaleValue) ? 0 : Math.Log10(Math.Max(o.MartingaleValue, 1e-300));
+        var score = double.IsFinite(o.MartingaleValue) ? Math.Log10(Math.Max(o.MartingaleValue, 1e-300))
+            : double.IsFinite(o.PValue) ? -Math.Log10(o.PValue)
+            : double.IsFinite(o.RawScore) ? o.RawScore : 0;
         return new DetectorVerdict(o.Alert, double.NaN, double.NaN, double.NaN, score, o.PValue, _seen);
     }
 
@@ -112,13 +79,32 @@ public sealed class IidChangePointSeriesDetector(IidSettings settings) : ISeries
     public void Write(BinaryWriter writer)
     {
         writer.Write(_seen);
-        _detector.Write(writer);
+        inner.Write(writer);
     }
 
     /// <inheritdoc />
     public void Read(BinaryReader reader)
     {
         _seen = reader.ReadInt32();
-        _detector.Read(reader);
+        inner.Read(reader);
     }
+}
+
+/// <summary>The streaming spectral residual in the common output shape (no p-value; raw saliency score).</summary>
+public sealed class SpectralResidualStream(int window, double threshold) : IStreamingDetector
+{
+    private readonly SrStreamingDetector _detector = new(window, threshold: threshold);
+
+    /// <inheritdoc />
+    public TimeSeriesOutput Update(double x)
+    {
+        var (alert, raw, _) = _detector.Update(x);
+        return new TimeSeriesOutput(alert, raw, double.NaN, double.NaN);
+    }
+
+    /// <inheritdoc />
+    public void Write(BinaryWriter writer) => _detector.Write(writer);
+
+    /// <inheritdoc />
+    public void Read(BinaryReader reader) => _detector.Read(reader);
 }

@@ -90,6 +90,8 @@ public sealed class BaselineDetectorTests
     [InlineData("defaults: { detectors: robust_level }", "defaults.detectors must be a list")]
     [InlineData("features:\n  gpu_util: { hour_of_week: { slots: 100 } }", "features.gpu_util.hour_of_week.slots is '100'")]
     [InlineData("defaults: { iid: { martingale: fancy } }", "defaults.iid.martingale is 'fancy'")]
+    [InlineData("defaults: { ssa: { training_window: 20, seasonality_window: 12 } }", "defaults.ssa.training_window is 20; it must exceed twice defaults.ssa.seasonality_window (12)")]
+    [InlineData("defaults: { sr: { threshold: 1.5 } }", "defaults.sr.threshold is '1.5'")]
     public void Config_InvalidDetectorSettings_NameKeyAndAllowed(string yaml, string expected)
     {
         var ex = Assert.Throws<DetectionConfigException>(() => DetectionConfigLoader.Parse(yaml, "d.yaml"));
@@ -99,7 +101,7 @@ public sealed class BaselineDetectorTests
     [Fact]
     public void FeatureState_WithAllDetectors_RoundTripsExactly()
     {
-        var config = DetectionConfigLoader.Parse("defaults: { detectors: [robust_level, ewma, hour_of_week, iid_spike, iid_changepoint] }", "t");
+        var config = DetectionConfigLoader.Parse("defaults: { detectors: [robust_level, ewma, hour_of_week, iid_spike, iid_changepoint, ssa_spike, ssa_changepoint, sr] }", "t");
         var a = new Partition(0, config);
         var findings = new List<Finding>();
         var rng = new Random(8);

@@ -13,7 +13,7 @@ public readonly record struct TimeSeriesOutput(bool Alert, double RawScore, doub
 
 /// <summary>IID spike detector (detectors-spec §1; ML.NET <c>DetectIidSpike</c>): raw score = x, alert when the history is
 /// full and p ≤ 1 − confidence/100. Defaults: confidence 99, history 100, two-sided. O(W) per update, no allocation.</summary>
-public sealed class IidSpikeDetector
+public sealed class IidSpikeDetector : IStreamingDetector
 {
     /// <summary>Default confidence, percent.</summary>
     public const double DefaultConfidence = 99;
@@ -76,7 +76,7 @@ public sealed class IidSpikeDetector
 /// <summary>IID change-point detector (detectors-spec §2; ML.NET <c>DetectIidChangePoint</c>): two-sided p-values of x
 /// feed a power or mixture martingale; alert when the history is full and M ≥ τ, at most once per W rows.
 /// Defaults: confidence 95, history 20, Power, ε = 0.1.</summary>
-public sealed class IidChangePointDetector
+public sealed class IidChangePointDetector : IStreamingDetector
 {
     /// <summary>Default confidence, percent.</summary>
     public const double DefaultConfidence = 95;

@@ -14,7 +14,7 @@ namespace AnomalyZT.Grains.Detectors.TimeSeries;
 /// <para>Non-finite input (or a non-finite score, e.g. a squared error that overflows) yields <see cref="TimeSeriesOutput.Missing"/> and leaves model, history and counters untouched
 /// (while warming up it still occupies one of the N training rows, as in the reference, and is dropped from training).</para>
 /// </remarks>
-public sealed class SsaSpikeDetector
+public sealed class SsaSpikeDetector : IStreamingDetector
 {
     /// <summary>Default confidence, percent.</summary>
     public const double DefaultConfidence = 99;
