@@ -9,6 +9,7 @@ internal static class BenchmarkEntry
         if (args.Length > 0 && args[0] == "state-size")
         {
             StateSize.Print(Console.Out);
+            DefaultDetectors.PrintStateSizes(Console.Out);
             return 0;
         }
 
