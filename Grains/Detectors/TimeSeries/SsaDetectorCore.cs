@@ -21,6 +21,9 @@ internal sealed class SsaDetectorCore
 
     public SsaModel Model { get; }
 
+    /// <summary>Scores one row after training; set by the owning detector (spike or change point).</summary>
+    public Func<double, TimeSeriesOutput> Score { get; set; } = static _ => TimeSeriesOutput.Missing;
+
     public int TrainingWindowSize => Model.TrainingWindowSize;
 
     /// <summary>True once the first N rows were trained on (the model itself may still be untrained, see <see cref="SsaModel.IsTrained"/>).</summary>
@@ -58,6 +61,79 @@ internal sealed class SsaDetectorCore
     {
         _training = [];
         _buffered = 0;
+    }
+
+    /// <summary>Scores one row, then learns it (the detectors' single-output <c>Update</c>).</summary>
+    public TimeSeriesOutput Update(double x)
+    {
+        if (_trained)
+        {
+            return Score(x);
+        }
+
+        return Buffer(x) ? ScoreTrainingRows([]) : TimeSeriesOutput.Missing;
+    }
+
+    /// <summary>The detectors' span <c>Update</c>: none while warming up, all N buffered rows (oldest first) when the
+    /// N-th row completes training, one row afterwards.</summary>
+    public int Update(double x, Span<TimeSeriesOutput> outputs)
+    {
+        var needed = _trained ? 1 : _buffered + 1 == TrainingWindowSize ? TrainingWindowSize : 0;
+        if (outputs.Length < needed)
+        {
+            throw new ArgumentException($"outputs holds {outputs.Length} rows; this row needs {needed}", nameof(outputs));
+        }
+
+        if (_trained)
+        {
+            outputs[0] = Score(x);
+            return 1;
+        }
+
+        if (!Buffer(x))
+        {
+            return 0;
+        }
+
+        ScoreTrainingRows(outputs);
+        return TrainingWindowSize;
+    }
+
+    /// <summary>ML.NET's Fit-then-transform over a whole series: trains on the first N rows (all rows if fewer), then
+    /// scores every row from row 0. Output i belongs to row i.</summary>
+    public TimeSeriesOutput[] Run(ReadOnlySpan<double> series)
+    {
+        var result = new TimeSeriesOutput[series.Length];
+        var written = 0;
+        foreach (var x in series)
+        {
+            written += Update(x, result.AsSpan(written));
+        }
+
+        if (!_trained && _buffered > 0)
+        {
+            Train();
+            ScoreTrainingRows(result.AsSpan(written));
+        }
+
+        return result;
+    }
+
+    private TimeSeriesOutput ScoreTrainingRows(Span<TimeSeriesOutput> outputs)
+    {
+        var rows = TrainingRows;
+        var last = TimeSeriesOutput.Missing;
+        for (var i = 0; i < rows.Length; i++)
+        {
+            last = Score(rows[i]);
+            if (!outputs.IsEmpty)
+            {
+                outputs[i] = last;
+            }
+        }
+
+        ReleaseTrainingRows();
+        return last;
     }
 
     /// <summary>The raw score of <paramref name="x"/> against ŷ (predicted before x), then feeds x to the model.

@@ -53,6 +53,7 @@ public sealed class SsaSpikeDetector : IStreamingDetector
 
         _history = new PValueHistory(pvalueHistoryLength);
         _core = new SsaDetectorCore(trainingWindowSize, seasonalityWindowSize, errorFunction);
+        _core.Score = Score;
         _side = side;
         _alpha = 1 - (confidence / 100);
     }
@@ -70,15 +71,7 @@ public sealed class SsaSpikeDetector : IStreamingDetector
     internal SsaModel Model => _core.Model;
 
     /// <summary>Scores one row, then learns it. See the remarks for what is returned while warming up.</summary>
-    public TimeSeriesOutput Update(double x)
-    {
-        if (_core.IsTrained)
-        {
-            return Score(x);
-        }
-
-        return _core.Buffer(x) ? ScoreTrainingRows([]) : TimeSeriesOutput.Missing;
-    }
+    public TimeSeriesOutput Update(double x) => _core.Update(x);
 
     /// <summary>Scores one row, then learns it, writing every output that became known: none while warming up, all N
     /// buffered rows (oldest first) when the N-th row completes training, one row afterwards.</summary>
@@ -86,28 +79,7 @@ public sealed class SsaSpikeDetector : IStreamingDetector
     /// <param name="outputs">Room for the outputs: at least N while <see cref="IsTrained"/> is false, at least 1 after.</param>
     /// <returns>How many outputs were written.</returns>
     /// <exception cref="ArgumentException"><paramref name="outputs"/> is too short (nothing is consumed then).</exception>
-    public int Update(double x, Span<TimeSeriesOutput> outputs)
-    {
-        var needed = _core.IsTrained ? 1 : _core.Buffered + 1 == TrainingWindowSize ? TrainingWindowSize : 0;
-        if (outputs.Length < needed)
-        {
-            throw new ArgumentException($"outputs holds {outputs.Length} rows; this row needs {needed}", nameof(outputs));
-        }
-
-        if (_core.IsTrained)
-        {
-            outputs[0] = Score(x);
-            return 1;
-        }
-
-        if (!_core.Buffer(x))
-        {
-            return 0;
-        }
-
-        ScoreTrainingRows(outputs);
-        return TrainingWindowSize;
-    }
+    public int Update(double x, Span<TimeSeriesOutput> outputs) => _core.Update(x, outputs);
 
     /// <summary>ML.NET's Fit-then-transform over a whole series: trains on the first N rows (all rows if fewer), then
     /// scores every row from row 0. Output i belongs to row i. Equals what <see cref="Update(double, Span{TimeSeriesOutput})"/>
@@ -122,20 +94,7 @@ public sealed class SsaSpikeDetector : IStreamingDetector
         ErrorFunction errorFunction = ErrorFunction.SignedDifference)
     {
         var detector = new SsaSpikeDetector(confidence, pvalueHistoryLength, trainingWindowSize, seasonalityWindowSize, side, errorFunction);
-        var result = new TimeSeriesOutput[series.Length];
-        var written = 0;
-        foreach (var x in series)
-        {
-            written += detector.Update(x, result.AsSpan(written));
-        }
-
-        if (!detector.IsTrained && detector._core.Buffered > 0)
-        {
-            detector._core.Train();
-            detector.ScoreTrainingRows(result.AsSpan(written));
-        }
-
-        return result;
+        return detector._core.Run(series);
     }
 
     /// <summary>Writes the detector's state: warm-up rows or the trained model and its state, plus history and counters.</summary>
@@ -155,23 +114,6 @@ public sealed class SsaSpikeDetector : IStreamingDetector
         _rows = reader.ReadInt64();
         _core.Read(reader);
         _history.Read(reader);
-    }
-
-    private TimeSeriesOutput ScoreTrainingRows(Span<TimeSeriesOutput> outputs)
-    {
-        var rows = _core.TrainingRows;
-        var last = TimeSeriesOutput.Missing;
-        for (var i = 0; i < rows.Length; i++)
-        {
-            last = Score(rows[i]);
-            if (!outputs.IsEmpty)
-            {
-                outputs[i] = last;
-            }
-        }
-
-        _core.ReleaseTrainingRows();
-        return last;
     }
 
     private TimeSeriesOutput Score(double x)
