@@ -220,6 +220,50 @@ public sealed class NabSettings
     public bool Likelihood { get; set; }
 }
 
+/// <summary>Feature settings for the entities whose <c>kind/id</c> matches <see cref="Match"/>.</summary>
+/// <param name="Match">Pattern with <c>*</c> (any run of characters) and <c>?</c> (one character).</param>
+/// <param name="Features">Settings of the features the override changes (resolved on top of the defaults).</param>
+public sealed record EntityOverride(string Match, IReadOnlyDictionary<string, FeatureSettings> Features);
+
+/// <summary>Wildcard matching without regular expressions (linear, so no pattern can make matching slow).</summary>
+public static class Glob
+{
+    /// <summary>True when <paramref name="text"/> matches <paramref name="pattern"/> (<c>*</c>, <c>?</c>; ordinal).</summary>
+    public static bool IsMatch(string pattern, string text)
+    {
+        int p = 0, t = 0, star = -1, mark = 0;
+        while (t < text.Length)
+        {
+            if (p < pattern.Length && (pattern[p] == '?' || pattern[p] == text[t]))
+            {
+                p++;
+                t++;
+            }
+            else if (p < pattern.Length && pattern[p] == '*')
+            {
+                star = p++;
+                mark = t;
+            }
+            else if (star >= 0)
+            {
+                p = star + 1;
+                t = ++mark;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        while (p < pattern.Length && pattern[p] == '*')
+        {
+            p++;
+        }
+
+        return p == pattern.Length;
+    }
+}
+
 /// <summary>The detection configuration (<c>detectors.yaml</c>), resolved to concrete settings per feature.</summary>
 public sealed class DetectionConfig
 {
@@ -238,8 +282,32 @@ public sealed class DetectionConfig
     /// <summary>Settings per feature name (every feature in <see cref="Features.FeatureCatalog"/> has one).</summary>
     public required IReadOnlyDictionary<string, FeatureSettings> Features { get; init; }
 
+    /// <summary>Per-entity overrides, first match wins.</summary>
+    public IReadOnlyList<EntityOverride> Overrides { get; init; } = [];
+
     /// <summary>Settings of one feature.</summary>
     public FeatureSettings For(string feature) => Features[feature];
+
+    /// <summary>Settings of one feature for one entity: the first override whose pattern matches
+    /// <c>kind/id</c> (e.g. <c>identity/spiffe://*/ns/ci/*</c>) and that sets the feature, else the defaults.</summary>
+    public FeatureSettings For(Interfaces.EntityKey key, string feature)
+    {
+        if (Overrides.Count == 0)
+        {
+            return Features[feature];
+        }
+
+        var name = key.ToString();
+        foreach (var o in Overrides)
+        {
+            if (o.Features.TryGetValue(feature, out var settings) && Glob.IsMatch(o.Match, name))
+            {
+                return settings;
+            }
+        }
+
+        return Features[feature];
+    }
 
     /// <summary>The built-in defaults, used when no file is given.</summary>
     public static DetectionConfig Default { get; } = DetectionConfigLoader.Parse(string.Empty, "defaults");

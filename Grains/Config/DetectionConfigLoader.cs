@@ -16,7 +16,8 @@ public sealed class DetectionConfigException(string message) : Exception(message
 /// instead of silently ignored: a typo in a threshold must not leave the default in force unnoticed.</remarks>
 public static class DetectionConfigLoader
 {
-    private static readonly string[] TopKeys = ["version", "allowed_lateness_seconds", "first_seen", "defaults", "features", "nab"];
+    private static readonly string[] TopKeys = ["version", "allowed_lateness_seconds", "first_seen", "defaults", "features", "overrides", "nab"];
+    private static readonly string[] OverrideKeys = ["match", "features"];
     private static readonly string[] NabKeys = ["detector", "history", "sr_window", "cut", "suppress", "likelihood"];
     private static readonly string[] NabDetectorNames = ["iid-spike", "iid-spike-diff", "iid-changepoint", "sr", "ssa-spike", "ensemble", "combo"];
     private static readonly string[] FeatureKeys = ["bucket_seconds", "enabled", "detectors", "robust_level", "ewma", "hour_of_week", "iid", "ssa", "sr"];
@@ -138,6 +139,53 @@ public static class DetectionConfigLoader
             features[name] = settings;
         }
 
+        var overrides = new List<EntityOverride>();
+        if (root.Children.TryGetValue(new YamlScalarNode("overrides"), out var overridesNode))
+        {
+            if (overridesNode is not YamlSequenceNode list)
+            {
+                throw new DetectionConfigException($"{source}: overrides must be a list of {{ match, features }} entries");
+            }
+
+            var index = 0;
+            foreach (var item in list)
+            {
+                var path = string.Create(CultureInfo.InvariantCulture, $"overrides[{index++}]");
+                if (item is not YamlMappingNode entry)
+                {
+                    throw new DetectionConfigException($"{path} must be a mapping with match and features");
+                }
+
+                CheckKeys(entry, path, OverrideKeys);
+                var match = Scalar(entry, "match", path);
+                if (string.IsNullOrWhiteSpace(match) || !(match.StartsWith("identity/", StringComparison.Ordinal) || match.StartsWith("node/", StringComparison.Ordinal) || match.StartsWith('*')))
+                {
+                    throw new DetectionConfigException($"{path}.match is '{match}'; it must be a pattern over kind/id such as identity/spiffe://*/ns/ci/* or node/gpu-*");
+                }
+
+                var changed = new Dictionary<string, FeatureSettings>(StringComparer.Ordinal);
+                if (Child(entry, "features") is { } overrideFeatures)
+                {
+                    foreach (var (keyNode, _) in overrideFeatures.Children)
+                    {
+                        var name = ((YamlScalarNode)keyNode).Value ?? string.Empty;
+                        if (!features.TryGetValue(name, out var baseSettings))
+                        {
+                            throw new DetectionConfigException($"{path}.features.{name} is not a feature; allowed: {string.Join(", ", known.Order(StringComparer.Ordinal))}");
+                        }
+
+                        var settings = baseSettings.Clone();
+                        var featureNode = overrideFeatures.Children[keyNode] as YamlMappingNode
+                            ?? throw new DetectionConfigException($"{path}.features.{name} must be a mapping of feature settings");
+                        ApplyFeature(featureNode, path + ".features." + name, settings, out _);
+                        changed[name] = settings;
+                    }
+                }
+
+                overrides.Add(new EntityOverride(match, changed));
+            }
+        }
+
         var nab = new NabSettings();
         if (Child(root, "nab") is { } nabNode)
         {
@@ -158,6 +206,7 @@ public static class DetectionConfigLoader
         return new DetectionConfig
         {
             Nab = nab,
+            Overrides = overrides,
             Version = version,
             AllowedLatenessSeconds = lateness,
             FirstSeen = firstSeen,

@@ -22,7 +22,7 @@ public sealed class EntityFeatures
         Series = new FeatureSeries[defs.Length];
         for (var i = 0; i < defs.Length; i++)
         {
-            Series[i] = new FeatureSeries(defs[i], config.For(defs[i].Name));
+            Series[i] = new FeatureSeries(defs[i], config.For(key, defs[i].Name));
         }
 
         var novelty = FeatureCatalog.NoveltyFor(key.Kind);
