@@ -282,6 +282,9 @@ public sealed class DetectionConfig
     /// <summary>Settings per feature name (every feature in <see cref="Features.FeatureCatalog"/> has one).</summary>
     public required IReadOnlyDictionary<string, FeatureSettings> Features { get; init; }
 
+    /// <summary>Hash of the text the configuration was parsed from (to tell whether a file changed since).</summary>
+    public string SourceHash { get; init; } = string.Empty;
+
     /// <summary>Per-entity overrides, first match wins.</summary>
     public IReadOnlyList<EntityOverride> Overrides { get; init; } = [];
 

@@ -112,7 +112,7 @@ public static class DetectionConfigLoader
         {
             foreach (var (keyNode, _) in featuresNode.Children)
             {
-                var key = ((YamlScalarNode)keyNode).Value ?? string.Empty;
+                var key = (keyNode as YamlScalarNode)?.Value ?? string.Empty;
                 if (!known.Contains(key))
                 {
                     throw new DetectionConfigException(
@@ -168,7 +168,7 @@ public static class DetectionConfigLoader
                 {
                     foreach (var (keyNode, _) in overrideFeatures.Children)
                     {
-                        var name = ((YamlScalarNode)keyNode).Value ?? string.Empty;
+                        var name = (keyNode as YamlScalarNode)?.Value ?? string.Empty;
                         if (!features.TryGetValue(name, out var baseSettings))
                         {
                             throw new DetectionConfigException($"{path}.features.{name} is not a feature; allowed: {string.Join(", ", known.Order(StringComparer.Ordinal))}");
@@ -203,8 +203,17 @@ public static class DetectionConfigLoader
             nab.Likelihood = Bool(nabNode, "likelihood", "nab", nab.Likelihood);
         }
 
+        // Build every resolved feature's detectors once, so a combination the checks above let through fails here,
+        // with the key named, and not later inside a partition.
+        CheckBuildable(features, "features");
+        for (var i = 0; i < overrides.Count; i++)
+        {
+            CheckBuildable(overrides[i].Features, string.Create(CultureInfo.InvariantCulture, $"overrides[{i}].features"));
+        }
+
         return new DetectionConfig
         {
+            SourceHash = HashPrefix(yaml),
             Nab = nab,
             Overrides = overrides,
             Version = version,
@@ -248,8 +257,9 @@ public static class DetectionConfigLoader
             t.SpikeHistory = Int(ssa, "spike_history", sp, t.SpikeHistory, 2, 10_000);
             t.ChangeConfidence = Double(ssa, "change_confidence", sp, t.ChangeConfidence, 50, 99.999999);
             t.ChangeHistory = Int(ssa, "change_history", sp, t.ChangeHistory, 2, 10_000);
-            t.SeasonalityWindow = Int(ssa, "seasonality_window", sp, t.SeasonalityWindow, 2, 1000);
-            t.TrainingWindow = Int(ssa, "training_window", sp, t.TrainingWindow, 5, 100_000);
+            // Per-entity training runs on the partition thread: O(L³) and N doubles per entity and feature.
+            t.SeasonalityWindow = Int(ssa, "seasonality_window", sp, t.SeasonalityWindow, 2, 200);
+            t.TrainingWindow = Int(ssa, "training_window", sp, t.TrainingWindow, 5, 5000);
             if (t.TrainingWindow <= 2 * t.SeasonalityWindow)
             {
                 throw new DetectionConfigException(
@@ -261,7 +271,7 @@ public static class DetectionConfigLoader
         {
             var rp = path + ".sr";
             CheckKeys(sr, rp, SrKeys);
-            target.Sr.Window = Int(sr, "window", rp, target.Sr.Window, 12, 4096);
+            target.Sr.Window = Int(sr, "window", rp, target.Sr.Window, 12, 1024);
             target.Sr.Threshold = Double(sr, "threshold", rp, target.Sr.Threshold, 0.000001, 0.999999);
         }
 
@@ -363,6 +373,21 @@ public static class DetectionConfigLoader
         if (s.Martingale is not ("power" or "mixture"))
         {
             throw new DetectionConfigException($"{p}.martingale is '{s.Martingale}'; it must be 'power' or 'mixture'");
+        }
+    }
+
+    private static void CheckBuildable(IReadOnlyDictionary<string, FeatureSettings> features, string path)
+    {
+        foreach (var (name, settings) in features)
+        {
+            try
+            {
+                _ = Detectors.SeriesDetectors.Create(settings);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new DetectionConfigException($"{path}.{name}: these settings cannot build their detectors: {ex.Message}");
+            }
         }
     }
 

@@ -93,7 +93,8 @@ public sealed class StreamingSeriesDetector(string name, IStreamingDetector inne
 /// <summary>The streaming spectral residual in the common output shape (no p-value; raw saliency score).</summary>
 public sealed class SpectralResidualStream(int window, double threshold) : IStreamingDetector
 {
-    private readonly SrStreamingDetector _detector = new(window, threshold: threshold);
+    // The judgement window may not exceed the window; ML.NET's 21 applies when the window allows it.
+    private readonly SrStreamingDetector _detector = new(window, judgementWindowSize: Math.Min(SrStreamingDetector.DefaultJudgementWindowSize, window), threshold: threshold);
 
     /// <inheritdoc />
     public TimeSeriesOutput Update(double x)

@@ -35,14 +35,31 @@ public sealed class Partition
     /// state of each feature whose settings did not change (see <see cref="Features.EntityFeatures.AdoptFrom"/>).</summary>
     public void Reconfigure(DetectionConfig config)
     {
+        // Build every grain under the new config first; only if all succeed is anything switched, so a failure
+        // leaves the partition exactly as it was.
+        var previous = Config;
         Config = config;
+        var fresh = new List<(Activation Activation, IGrain Grain)>(_grains.Count);
+        try
+        {
+            foreach (var a in _grains.Values)
+            {
+                var grain = NewGrain(a.Grain.Key);
+                grain.Features.AdoptFrom(a.Grain.Features);
+                fresh.Add((a, grain));
+            }
+        }
+        catch
+        {
+            Config = previous;
+            throw;
+        }
+
         _latenessMs = config.AllowedLatenessSeconds * 1000L;
         _due.Clear();
-        foreach (var a in _grains.Values)
+        foreach (var (a, grain) in fresh)
         {
-            var fresh = NewGrain(a.Grain.Key);
-            fresh.Features.AdoptFrom(a.Grain.Features);
-            a.Grain = fresh;
+            a.Grain = grain;
             a.ScheduledEndMs = long.MaxValue;
             MarkDirty(a);
             Schedule(a);

@@ -38,7 +38,10 @@ internal sealed partial class DetectionConfigWatcher(
             return;
         }
 
-        _lastText = TryRead(_path);
+        // Compare against the text the running config was parsed from, so an edit made while the silo was starting
+        // is still applied.
+        _lastText = null;
+        await CheckAsync(stoppingToken).ConfigureAwait(false);
         using var timer = new PeriodicTimer(PollInterval, time);
         try
         {
@@ -62,6 +65,7 @@ internal sealed partial class DetectionConfigWatcher(
             return;
         }
 
+        // Each distinct text is tried once: a refused file is not re-parsed every poll.
         _lastText = text;
         DetectionConfig next;
         try
@@ -70,14 +74,34 @@ internal sealed partial class DetectionConfigWatcher(
         }
         catch (DetectionConfigException ex)
         {
-            _status = _status with { LastError = ex.Message, LastErrorAt = time.GetUtcNow() };
-            LogRefused(ex.Message);
+            Refuse(ex.Message);
             return;
         }
 
-        await runtime.ReconfigureAsync(next, ct).ConfigureAwait(false);
+        if (next.SourceHash == initial.SourceHash && _status.Version == initial.Version)
+        {
+            return; // the file the silo started with
+        }
+
+        try
+        {
+            await runtime.ReconfigureAsync(next, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A partition could not rebuild its grains; each partition rolls back on its own failure.
+            Refuse("the configuration was valid but could not be applied: " + ex.Message);
+            return;
+        }
+
         _status = new DetectionConfigStatus(next.Version, _path, time.GetUtcNow(), null, null);
         LogApplied(next.Version);
+    }
+
+    private void Refuse(string error)
+    {
+        _status = _status with { LastError = error, LastErrorAt = time.GetUtcNow() };
+        LogRefused(error);
     }
 
     private static string? TryRead(string path)

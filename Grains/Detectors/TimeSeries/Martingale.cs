@@ -84,7 +84,8 @@ public sealed class Martingale
             _refractory = _bets.Length - 1;
         }
 
-        return (Math.Exp(_logSum), alert);
+        // M itself is only reported: exp overflows past ln M ≈ 709, so it is capped there (decisions use the log).
+        return (Math.Exp(Math.Min(_logSum, 709)), alert);
     }
 
     /// <summary>Writes the bets, the log-sum and the refractory counter.</summary>

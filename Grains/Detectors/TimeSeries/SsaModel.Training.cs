@@ -208,8 +208,8 @@ public sealed partial class SsaModel
     }
 
     /// <summary>Σ|x_t − ŷ_t| over the last <paramref name="horizon"/> points of a free forecast: the window starts as the
-    /// reconstruction just before them, each ŷ = α·window + μ, and the signal part α·window is fed back.
-    /// (analysis) μ is the residual offset, so it is added to the forecast but not fed back, where it would compound.</summary>
+    /// reconstruction just before them, each ŷ = α·window + μ, and ŷ is fed back (spec §3 step 3: "feeding forecasts
+    /// back in").</summary>
     private static double FreeForecastError(
         ReadOnlySpan<double> x, double[] reconstruction, double[] alpha, double mean, int l, int k, int horizon, double best, double[] window)
     {
@@ -241,7 +241,7 @@ public sealed partial class SsaModel
                 return double.PositiveInfinity;
             }
 
-            window[head] = signal;
+            window[head] = signal + mean;
             head = head + 1 == lag ? 0 : head + 1;
         }
 
