@@ -208,11 +208,11 @@ public sealed class EntityFeatures
         var kept = 0;
         for (var i = 0; i < Series.Length; i++)
         {
-            if (Series[i].Settings.Fingerprint() == previous.Series[i].Settings.Fingerprint())
-            {
-                Copy(previous.Series[i].Write, Series[i].Read);
-                kept++;
-            }
+            var from = previous.Series[i];
+            var to = Series[i];
+            var taken = false;
+            Copy(from.Write, reader => taken = to.Read(reader));
+            kept += taken ? 1 : 0;
         }
 
         var fs = _config.FirstSeen;
@@ -328,7 +328,7 @@ public sealed class EntityFeatures
 
         foreach (var s in Series)
         {
-            s.Read(reader);
+            _ = s.Read(reader); // a feature whose settings changed since the snapshot starts fresh
         }
 
         var novelty = reader.ReadInt32();

@@ -20,7 +20,10 @@ public sealed class FeatureSeries
         SpanMs = settings.BucketSeconds * 1000L;
         Detectors = SeriesDetectors.Create(settings);
         Verdicts = new DetectorVerdict[Detectors.Length];
+        _settingsHash = Interfaces.StableHashing.Fnv1a64(settings.Fingerprint());
     }
+
+    private readonly ulong _settingsHash;
 
     /// <summary>What the feature is.</summary>
     public FeatureDefinition Definition { get; }
@@ -120,8 +123,55 @@ public sealed class FeatureSeries
         return bucket;
     }
 
-    /// <summary>Writes open buckets, counters and the detector state.</summary>
+    /// <summary>Writes the series, tagged with a hash of its settings and its length, so a reader built from other
+    /// settings (a restart or reload after a config edit) can skip it instead of misreading it.</summary>
     public void Write(BinaryWriter writer)
+    {
+        using var payload = new MemoryStream();
+        using (var inner = new BinaryWriter(payload, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            WritePayload(inner);
+        }
+
+        writer.Write(_settingsHash);
+        writer.Write((int)payload.Length);
+        writer.Write(payload.GetBuffer(), 0, (int)payload.Length);
+    }
+
+    /// <summary>Restores what <see cref="Write"/> wrote when the settings are the same; otherwise skips it and stays
+    /// fresh (its baseline warms up again).</summary>
+    /// <returns>True when the state was taken over.</returns>
+    public bool Read(BinaryReader reader)
+    {
+        var hash = reader.ReadUInt64();
+        var length = reader.ReadInt32();
+        if (length is < 0 or > 64 * 1024 * 1024)
+        {
+            throw new InvalidDataException($"feature {Definition.Name} state claims {length} bytes; the state is corrupt");
+        }
+
+        var bytes = reader.ReadBytes(length);
+        if (bytes.Length != length)
+        {
+            throw new EndOfStreamException($"feature {Definition.Name} state is truncated");
+        }
+
+        if (hash != _settingsHash)
+        {
+            return false;
+        }
+
+        using var inner = new BinaryReader(new MemoryStream(bytes, writable: false));
+        ReadPayload(inner);
+        if (inner.BaseStream.Position != length)
+        {
+            throw new InvalidDataException($"feature {Definition.Name} state has {length - inner.BaseStream.Position} unread bytes; the state is corrupt");
+        }
+
+        return true;
+    }
+
+    private void WritePayload(BinaryWriter writer)
     {
         writer.Write(ClosedBuckets);
         writer.Write(LastValue);
@@ -146,8 +196,7 @@ public sealed class FeatureSeries
         }
     }
 
-    /// <summary>Restores what <see cref="Write"/> wrote.</summary>
-    public void Read(BinaryReader reader)
+    private void ReadPayload(BinaryReader reader)
     {
         ClosedBuckets = reader.ReadInt64();
         LastValue = reader.ReadDouble();

@@ -237,6 +237,11 @@ public sealed class Partition
         var high = reader.ReadInt64();
         var grain = NewGrain(key);
         grain.Features.Read(reader); // into a fresh grain: a snapshot that fails to read leaves nothing behind
+        if (reader.BaseStream.Position != reader.BaseStream.Length)
+        {
+            throw new InvalidDataException($"snapshot of {key} has {reader.BaseStream.Length - reader.BaseStream.Position} bytes after its grain state");
+        }
+
         var activation = new Activation(grain);
         _grains[key] = activation;
         WatermarkMs = Math.Max(WatermarkMs, watermark);

@@ -11,6 +11,8 @@ public static class NabDetectors
     public static readonly string[] Names = ["iid-spike", "iid-spike-diff", "iid-changepoint", "sr", "ssa-spike", "ensemble", "combo"];
 
     /// <summary>A factory from the <c>nab</c> section of <c>detectors.yaml</c>.</summary>
+    /// <remarks><c>history</c> applies to the spike detectors and <c>sr_window</c> to the spectral residual;
+    /// iid-changepoint and ensemble run at their reference defaults.</remarks>
     public static Func<INabDetector> Factory(Grains.Config.NabSettings settings)
     {
         Func<INabDetector> inner = settings.Detector switch
@@ -18,6 +20,8 @@ public static class NabDetectors
             "combo" => () => new ComboScore(settings.History, settings.SrWindow),
             "iid-spike" => () => new IidSpikeScore(settings.History),
             "iid-spike-diff" => () => new IidSpikeDiffScore(settings.History),
+            "sr" => () => new SrScore(settings.SrWindow),
+            "ssa-spike" => () => new SsaSpikeScore(settings.History),
             _ => Factory(settings.Detector, likelihood: false),
         };
         Func<INabDetector> scored = settings.Likelihood ? () => new AnomalyLikelihood(inner()) : inner;
@@ -120,9 +124,9 @@ public static class NabDetectors
         public double Score(DateTime timestamp, double value) => Math.Clamp(_detector.Update(value).RawScore, 0, 1);
     }
 
-    private sealed class SsaSpikeScore : INabDetector
+    private sealed class SsaSpikeScore(int history = 100) : INabDetector
     {
-        private readonly SsaSpikeDetector _detector = new(99, 100, 100, 10, AnomalySide.TwoSided);
+        private readonly SsaSpikeDetector _detector = new(99, history, 100, 10, AnomalySide.TwoSided);
 
         public double Score(DateTime timestamp, double value) => PScore(_detector.Update(value).PValue);
     }

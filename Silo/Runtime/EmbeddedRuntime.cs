@@ -132,7 +132,7 @@ public sealed partial class EmbeddedRuntime : IGrainRuntime
                     _workers[snapshot.Key.Partition(_workers.Length)].Partition.Restore(snapshot.Key, snapshot.Data);
                     restored++;
                 }
-                catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or ArgumentException)
+                catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or ArgumentException or FormatException)
                 {
                     // One unreadable grain must not keep the engine down: it starts fresh, and the bytes are kept.
                     failed++;

@@ -134,5 +134,38 @@ public sealed class BaselineDetectorTests
 
         Assert.NotEmpty(fa);
         Assert.Equal(fa, fb);
+
+        // Every detector's full state, not only the one that explains findings, must match bit for bit.
+        var sa = a.TakeDirtySnapshots().Single().Data;
+        var sb = b2.TakeDirtySnapshots().Single().Data;
+        Assert.Equal(sa, sb);
+    }
+
+    [Fact]
+    public void Restore_UnderEditedConfig_KeepsUnchangedFeatures_ChangedOnesStartFresh()
+    {
+        var before = DetectionConfigLoader.Parse("defaults: { detectors: [robust_level, iid_changepoint] }", "a");
+        var after = DetectionConfigLoader.Parse("defaults: { detectors: [robust_level, iid_changepoint] }\nfeatures:\n  bytes_out: { iid: { change_history: 30 } }", "b");
+        var p = new Partition(0, before);
+        var findings = new List<Finding>();
+        for (var b = 0; b < 40; b++)
+        {
+            var ts = Monday + (b * 600_000L);
+            var e = new AccessEvent(ts, "svc", PrincipalSource.Field, "10.0.0.1", "ua", "GET", "/r", Outcome.Success, 200, 0, 1000 + b, null, null);
+            p.Apply(new RoutedEvent(new EntityKey(EntityKind.Identity, "svc"), EventRole.Access, EngineEvent.From(e)));
+            p.Advance(ts, findings);
+        }
+
+        var restored = new Partition(0, after);
+        foreach (var (key, data) in p.TakeDirtySnapshots())
+        {
+            restored.Restore(key, data); // must not throw or misread the changed feature
+        }
+
+        var view = restored.Describe(new EntityKey(EntityKind.Identity, "svc"))!;
+        var closed = view.Features.ToDictionary(f => f.Name, f => f.ClosedBuckets);
+        Assert.Equal(closed["requests"], p.Describe(new EntityKey(EntityKind.Identity, "svc"))!.Features[0].ClosedBuckets);
+        Assert.True(closed["requests"] > 30);
+        Assert.Equal(0, closed["bytes_out"]);
     }
 }

@@ -22,6 +22,16 @@ public sealed class NabLibraryDetectorTests
     }
 
     [Fact]
+    public async Task Run_DefaultConfiguration_OnSubset_FindsSomething()
+    {
+        // The optimiser can always fall back to "never alert" (0); the default configuration must do better than that.
+        var corpus = NabCorpus.Load(NabTestData.Root, NabTestData.Subset);
+        var report = await NabRunner.RunAsync(corpus, NabDetectors.Factory(new AnomalyZT.Grains.Config.NabSettings()), "default", null, TestContext.Current.CancellationToken);
+        Assert.True(report["standard"].NormalizedScore > 0, report.ToString());
+        Assert.True(report["standard"].Best.TruePositives > 0);
+    }
+
+    [Fact]
     public void Factory_UnknownDetector_NamesTheAllowedOnes()
     {
         var ex = Assert.Throws<ArgumentException>(() => NabDetectors.Factory("magic", false));
