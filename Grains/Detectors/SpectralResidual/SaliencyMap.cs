@@ -23,21 +23,34 @@ internal sealed class SaliencyMap
     private const double UpperScale = 2.582249878086908e120; // 2^400
     private const double LowerScale = 3.872591914849318e-121; // 2^-400
 
-    private readonly DftPlan _plan;
-    private readonly double[] _re;
-    private readonly double[] _im;
-    private readonly double[] _logAmplitude;
+    // Transform tables and scratch are per thread and per length, not per series: a grain per entity and feature
+    // would otherwise hold ~16 KB of identical tables each. A partition thread uses them only inside one update.
+    [ThreadStatic]
+    private static Dictionary<int, Workspace>? t_workspaces;
+
+    private readonly int _extended;
 
     /// <summary>Buffers for windows of <paramref name="windowLength"/> points extended by <paramref name="backAdd"/>.</summary>
     public SaliencyMap(int windowLength, int backAdd)
     {
         WindowLength = windowLength;
         BackAdd = backAdd;
-        var extended = windowLength + backAdd;
-        _plan = new DftPlan(extended);
-        _re = new double[extended];
-        _im = new double[extended];
-        _logAmplitude = new double[extended];
+        _extended = windowLength + backAdd;
+    }
+
+    private Workspace Scratch
+    {
+        get
+        {
+            var all = t_workspaces ??= [];
+            if (!all.TryGetValue(_extended, out var w))
+            {
+                w = new Workspace(_extended);
+                all[_extended] = w;
+            }
+
+            return w;
+        }
     }
 
     /// <summary>Points in the window (n).</summary>
@@ -47,7 +60,7 @@ internal sealed class SaliencyMap
     public int BackAdd { get; }
 
     /// <summary>The window to fill before <see cref="Compute"/> (n values, oldest first, current last).</summary>
-    public Span<double> Window => _re.AsSpan(0, WindowLength);
+    public Span<double> Window => Scratch.Re.AsSpan(0, WindowLength);
 
     /// <summary>
     /// Extrapolates, appends the back-add copies, and returns S = |IDFT(F')| over the extended window (n + backAdd
@@ -56,8 +69,9 @@ internal sealed class SaliencyMap
     public ReadOnlySpan<double> Compute(int lookahead, int averaging)
     {
         var n = WindowLength;
-        var re = _re.AsSpan();
-        var im = _im.AsSpan();
+        var scratch = Scratch;
+        var re = scratch.Re.AsSpan();
+        var im = scratch.Im.AsSpan();
         ScaleIntoRange(re[..n]);
         re[n..].Fill(Extrapolate(re[..n], lookahead));
         im.Clear();
@@ -67,9 +81,9 @@ internal sealed class SaliencyMap
             l1 += Math.Abs(re[i]);
         }
 
-        Dft.Forward(_plan, re, im);
+        Dft.Forward(scratch.Plan, re, im);
         var floor = NoiseFloor * l1;
-        var lambda = _logAmplitude.AsSpan();
+        var lambda = scratch.LogAmplitude.AsSpan();
         var runningSum = 0.0;
         for (var k = 0; k < re.Length; k++)
         {
@@ -99,7 +113,7 @@ internal sealed class SaliencyMap
             }
         }
 
-        Dft.Inverse(_plan, re, im);
+        Dft.Inverse(scratch.Plan, re, im);
         for (var k = 0; k < re.Length; k++)
         {
             re[k] = Math.Sqrt(re[k] * re[k] + im[k] * im[k]);
@@ -153,5 +167,16 @@ internal sealed class SaliencyMap
                 values[i] *= factor;
             }
         }
+    }
+
+    private sealed class Workspace(int length)
+    {
+        public DftPlan Plan { get; } = new(length);
+
+        public double[] Re { get; } = new double[length];
+
+        public double[] Im { get; } = new double[length];
+
+        public double[] LogAmplitude { get; } = new double[length];
     }
 }
