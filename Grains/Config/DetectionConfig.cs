@@ -201,8 +201,8 @@ public sealed class FirstSeenSettings
 /// <summary>How the <c>nab</c> command scores a raw series (section <c>nab</c> of <c>detectors.yaml</c>).</summary>
 public sealed class NabSettings
 {
-    /// <summary>iid-spike, iid-spike-diff, iid-changepoint, sr, ssa-spike, ensemble or combo.</summary>
-    public string Detector { get; set; } = "iid-spike-diff";
+    /// <summary>spike-ssa, iid-spike, iid-spike-diff, iid-changepoint, sr, ssa-spike, ensemble or combo.</summary>
+    public string Detector { get; set; } = "spike-ssa";
 
     /// <summary>p-value history of the IID/SSA spike detectors.</summary>
     public int History { get; set; } = 500;

@@ -8,7 +8,7 @@ namespace AnomalyZT.Silo.Nab;
 public static class NabDetectors
 {
     /// <summary>Detector names the <c>nab</c> command accepts.</summary>
-    public static readonly string[] Names = ["iid-spike", "iid-spike-diff", "iid-changepoint", "sr", "ssa-spike", "ensemble", "combo"];
+    public static readonly string[] Names = ["spike-ssa", "iid-spike", "iid-spike-diff", "iid-changepoint", "sr", "ssa-spike", "ensemble", "combo"];
 
     /// <summary>A factory from the <c>nab</c> section of <c>detectors.yaml</c>.</summary>
     /// <remarks><c>history</c> applies to the spike detectors and <c>sr_window</c> to the spectral residual;
@@ -21,6 +21,7 @@ public static class NabDetectors
             "iid-spike" => () => new IidSpikeScore(settings.History),
             "iid-spike-diff" => () => new IidSpikeDiffScore(settings.History),
             "sr" => () => new SrScore(settings.SrWindow),
+            "spike-ssa" => () => new SpikeSsaScore(settings.History),
             "ssa-spike" => () => new SsaSpikeScore(settings.History),
             _ => Factory(settings.Detector, likelihood: false),
         };
@@ -122,6 +123,15 @@ public static class NabDetectors
         private readonly SrStreamingDetector _detector = new(window);
 
         public double Score(DateTime timestamp, double value) => Math.Clamp(_detector.Update(value).RawScore, 0, 1);
+    }
+
+    /// <summary>Level and one-step-change spikes plus the SSA forecast-error spike: the strongest of them.</summary>
+    private sealed class SpikeSsaScore(int history) : INabDetector
+    {
+        private readonly IidSpikeDiffScore _spikes = new(history);
+        private readonly SsaSpikeScore _ssa = new(history);
+
+        public double Score(DateTime timestamp, double value) => Math.Max(_spikes.Score(timestamp, value), _ssa.Score(timestamp, value));
     }
 
     private sealed class SsaSpikeScore(int history = 100) : INabDetector
