@@ -216,6 +216,10 @@ public sealed class NabSettings
     /// <summary>Rows after a detection during which no other is reported (0: off).</summary>
     public int Suppress { get; set; } = 200;
 
+    /// <summary>During suppression, a score this much above the last reported one is reported anyway (a weak false
+    /// alarm must not hide the real onset right after it); +∞ turns re-arming off.</summary>
+    public double Rearm { get; set; } = 0.3;
+
     /// <summary>Post-process raw scores with the anomaly likelihood.</summary>
     public bool Likelihood { get; set; }
 }

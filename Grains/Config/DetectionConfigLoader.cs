@@ -18,7 +18,7 @@ public static class DetectionConfigLoader
 {
     private static readonly string[] TopKeys = ["version", "allowed_lateness_seconds", "first_seen", "defaults", "features", "overrides", "nab"];
     private static readonly string[] OverrideKeys = ["match", "features"];
-    private static readonly string[] NabKeys = ["detector", "history", "sr_window", "cut", "suppress", "likelihood"];
+    private static readonly string[] NabKeys = ["detector", "history", "sr_window", "cut", "suppress", "rearm", "likelihood"];
     private static readonly string[] NabDetectorNames = ["spike-ssa", "iid-spike", "iid-spike-diff", "iid-changepoint", "sr", "ssa-spike", "ensemble", "combo"];
     private static readonly string[] FeatureKeys = ["bucket_seconds", "enabled", "detectors", "robust_level", "ewma", "hour_of_week", "iid", "ssa", "sr"];
     private static readonly string[] SsaKeys = ["spike_confidence", "spike_history", "change_confidence", "change_history", "training_window", "seasonality_window"];
@@ -200,6 +200,7 @@ public static class DetectionConfigLoader
             nab.SrWindow = Int(nabNode, "sr_window", "nab", nab.SrWindow, 8, 4096);
             nab.Cut = Double(nabNode, "cut", "nab", nab.Cut, 0, 1);
             nab.Suppress = Int(nabNode, "suppress", "nab", nab.Suppress, 0, 100_000);
+            nab.Rearm = Double(nabNode, "rearm", "nab", nab.Rearm, 0, double.PositiveInfinity);
             nab.Likelihood = Bool(nabNode, "likelihood", "nab", nab.Likelihood);
         }
 

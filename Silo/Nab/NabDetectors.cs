@@ -26,7 +26,7 @@ public static class NabDetectors
             _ => Factory(settings.Detector, likelihood: false),
         };
         Func<INabDetector> scored = settings.Likelihood ? () => new AnomalyLikelihood(inner()) : inner;
-        return settings.Suppress <= 0 ? scored : () => new Suppressed(scored(), settings.Cut, settings.Suppress);
+        return settings.Suppress <= 0 ? scored : () => new Suppressed(scored(), settings.Cut, settings.Suppress, settings.Rearm);
     }
 
     /// <summary>A factory of fresh detectors (one per series) for <paramref name="name"/>.</summary>
@@ -34,7 +34,7 @@ public static class NabDetectors
     public static Func<INabDetector> Factory(string name, bool likelihood, double cut = 0, int suppress = 0)
     {
         var inner = Factory(name, likelihood);
-        return suppress <= 0 ? inner : () => new Suppressed(inner(), cut, suppress);
+        return suppress <= 0 ? inner : () => new Suppressed(inner(), cut, suppress, double.PositiveInfinity);
     }
 
     private static Func<INabDetector> Factory(string name, bool likelihood) => name switch
@@ -74,9 +74,10 @@ public static class NabDetectors
 
     /// <summary>Reports a detection only when no other was reported in the last <c>rows</c> rows: NAB credits only the
     /// first detection in a window and charges every other one outside windows, so repeats are pure cost.</summary>
-    private sealed class Suppressed(INabDetector inner, double cut, int rows) : INabDetector
+    private sealed class Suppressed(INabDetector inner, double cut, int rows, double rearm) : INabDetector
     {
         private int _quiet;
+        private double _last;
 
         public double Score(DateTime timestamp, double value)
         {
@@ -84,12 +85,21 @@ public static class NabDetectors
             if (_quiet > 0)
             {
                 _quiet--;
+                // A clearly stronger signal re-arms: a weak false alarm must not hide the real onset behind it.
+                if (s >= cut && s >= _last + rearm)
+                {
+                    _quiet = rows;
+                    _last = s;
+                    return s;
+                }
+
                 return 0;
             }
 
             if (s >= cut)
             {
                 _quiet = rows;
+                _last = s;
                 return s;
             }
 
