@@ -54,9 +54,21 @@ public static class NabRunner
                 }
             });
         }
-        catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+        catch (AggregateException e)
         {
-            ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+            // Several files can fail at once in parallel; report the first by message so the error is the same on
+            // every run, however the threads interleaved.
+            var inner = e.Flatten().InnerExceptions;
+            var first = inner[0];
+            foreach (var x in inner)
+            {
+                if (string.CompareOrdinal(x.Message, first.Message) < 0)
+                {
+                    first = x;
+                }
+            }
+
+            ExceptionDispatchInfo.Throw(first);
         }
 
         var files = new NabFileScores[series.Count];
