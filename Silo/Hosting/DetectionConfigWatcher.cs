@@ -26,6 +26,7 @@ internal sealed partial class DetectionConfigWatcher(
     public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
 
     private readonly string? _path = string.IsNullOrWhiteSpace(options.Value.DetectorsFile) ? null : Path.GetFullPath(options.Value.DetectorsFile);
+    private readonly SemaphoreSlim _checking = new(1, 1);
     private string? _lastText;
     private volatile DetectionConfigStatus _status = new(initial.Version, null, time.GetUtcNow(), null, null);
 
@@ -58,6 +59,20 @@ internal sealed partial class DetectionConfigWatcher(
 
     /// <summary>Reads the file; if it changed, validates and applies it (or records why not).</summary>
     internal async Task CheckAsync(CancellationToken ct)
+    {
+        // One check at a time: a caller that finds the text already handled returns only after it was applied.
+        await _checking.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await CheckOnceAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _checking.Release();
+        }
+    }
+
+    private async Task CheckOnceAsync(CancellationToken ct)
     {
         var text = TryRead(_path!);
         if (text is null || text == _lastText)
@@ -96,6 +111,12 @@ internal sealed partial class DetectionConfigWatcher(
 
         _status = new DetectionConfigStatus(next.Version, _path, time.GetUtcNow(), null, null);
         LogApplied(next.Version);
+    }
+
+    public override void Dispose()
+    {
+        _checking.Dispose();
+        base.Dispose();
     }
 
     private void Refuse(string error)
