@@ -211,7 +211,7 @@ public sealed class NabSettings
     public int SrWindow { get; set; } = 64;
 
     /// <summary>Score that counts as a detection for suppression.</summary>
-    public double Cut { get; set; } = 0.4;
+    public double Cut { get; set; } = 0.45;
 
     /// <summary>Rows after a detection during which no other is reported (0: off).</summary>
     public int Suppress { get; set; } = 200;
