@@ -20,36 +20,42 @@ public sealed class SsaStreamTests
         var spanned = new SsaSpikeDetector();
         var buffer = new TimeSeriesOutput[N];
         var collected = new List<TimeSeriesOutput>();
+        // Spec §3: training uses the first N non-NaN rows, so with a NaN at row 40 the model trains at row N.
         for (var t = 0; t < x.Length; t++)
         {
             var s = spike.Update(x[t]);
             var c = change.Update(x[t]);
             var written = spanned.Update(x[t], buffer);
             collected.AddRange(buffer[..written]);
-            if (t < N - 1)
+            if (t < N)
             {
                 Assert.Equal(TimeSeriesOutput.Missing, s);
                 Assert.Equal(TimeSeriesOutput.Missing, c);
-                Assert.Equal(0, written);
+                Assert.Equal(t == 40 ? 1 : 0, written); // a NaN row's output (Missing) is known at once
                 Assert.False(spike.IsTrained);
             }
             else
             {
                 Assert.Equal(spikeBatch[t], s);
                 Assert.Equal(changeBatch[t], c);
-                Assert.Equal(t == N - 1 ? N : 1, written);
+                Assert.Equal(t == N ? N : 1, written);
                 Assert.True(spike.IsTrained);
             }
         }
 
-        Assert.Equal(spikeBatch, collected.ToArray());
+        // Streaming order: the NaN row's output first, then the N training rows, then one row at a time.
+        var expected = new List<TimeSeriesOutput> { spikeBatch[40] };
+        expected.AddRange(spikeBatch[..40]);
+        expected.AddRange(spikeBatch[41..]);
+        Assert.Equal(expected.ToArray(), collected.ToArray());
         Assert.True(spikeBatch[170].Alert);
         Assert.Equal(TimeSeriesOutput.Missing, spikeBatch[40]);
     }
 
     [Fact]
-    public void Update_NaNAfterTraining_OutputsIdenticalToRunWithoutIt()
+    public void Run_NaNAnywhere_OutputsIdenticalToRunWithoutIt()
     {
+        // NaN rows are skipped everywhere, including during warm-up (spec §3: the first N non-NaN rows train).
         var clean = SsaSeries.Sine(300, 10, 1, 0.1, seed: 8);
         clean[220] += 5;
         var withNaN = new List<double>(clean);
@@ -57,6 +63,8 @@ public sealed class SsaStreamTests
         withNaN.Insert(200, double.NaN);
         withNaN.Insert(150, double.NaN);
         withNaN.Insert(150, double.NaN);
+        withNaN.Insert(30, double.NaN);
+        withNaN.Insert(0, double.NaN);
 
         var spikes = SsaSpikeDetector.Run(clean);
         Assert.True(spikes[220].Alert, "the comparison should cover an alert");

@@ -5,14 +5,14 @@ namespace AnomalyZT.Grains.Detectors.TimeSeries;
 /// feed a power or mixture martingale; alert when the history is full and M ≥ τ, at most once per W rows. Defaults:
 /// confidence 95, history 20, training window 100, seasonality window 10, signed difference, Power, ε = 0.1.</summary>
 /// <remarks>
-/// <para>Streaming without look-ahead: the first N = trainingWindowSize rows are buffered; at the N-th the model is
-/// trained on them (NaN dropped) and then those N rows are scored in order, starting from the state at the end of
+/// <para>Streaming without look-ahead: the first N = trainingWindowSize finite rows are buffered; at the N-th the model
+/// is trained on them and then those N rows are scored in order, starting from the state at the end of
 /// training, exactly as the reference's Fit-then-transform does (so the first rows may look odd).
 /// <see cref="Update(double)"/> returns <see cref="TimeSeriesOutput.Missing"/> (no alert, NaN scores) for rows 1..N−1,
 /// and the N-th row's own output at row N; <see cref="Update(double, Span{TimeSeriesOutput})"/> also hands back the
 /// outputs of all N buffered rows at that moment. From then on each row costs O(r·L + W) and allocates nothing.</para>
 /// <para>Non-finite input (or a non-finite score, e.g. a squared error that overflows) yields <see cref="TimeSeriesOutput.Missing"/> and leaves model, history and counters untouched
-/// (while warming up it still occupies one of the N training rows, as in the reference, and is dropped from training).</para>
+/// (while warming up it does not count towards the N training rows: spec §3 trains on the first N non-NaN rows).</para>
 /// </remarks>
 public sealed class SsaChangePointDetector : IStreamingDetector
 {

@@ -35,8 +35,8 @@ internal sealed class SsaDetectorCore
     /// <summary>The buffered rows, NaN included, until <see cref="ReleaseTrainingRows"/>.</summary>
     public ReadOnlySpan<double> TrainingRows => _training.AsSpan(0, _buffered);
 
-    /// <summary>Buffers one row (NaN included: the reference trains on the first N rows, dropping NaN within them);
-    /// trains and returns true when it is the N-th.</summary>
+    /// <summary>Buffers one finite row (spec §3: Fit trains on the first N non-NaN rows); trains and returns true when
+    /// it is the N-th. Callers never pass a non-finite row.</summary>
     public bool Buffer(double x)
     {
         _training[_buffered++] = x;
@@ -71,14 +71,21 @@ internal sealed class SsaDetectorCore
             return Score(x);
         }
 
+        if (!double.IsFinite(x))
+        {
+            return TimeSeriesOutput.Missing; // missing rows do not count towards the N training rows
+        }
+
         return Buffer(x) ? ScoreTrainingRows([]) : TimeSeriesOutput.Missing;
     }
 
-    /// <summary>The detectors' span <c>Update</c>: none while warming up, all N buffered rows (oldest first) when the
-    /// N-th row completes training, one row afterwards.</summary>
+    /// <summary>The detectors' span <c>Update</c>: none while warming up (one <see cref="TimeSeriesOutput.Missing"/>
+    /// for a NaN row, which does not count towards N), all N buffered rows (oldest first) when the N-th finite row
+    /// completes training, one row afterwards. <see cref="Run"/> maps outputs back to rows.</summary>
     public int Update(double x, Span<TimeSeriesOutput> outputs)
     {
-        var needed = _trained ? 1 : _buffered + 1 == TrainingWindowSize ? TrainingWindowSize : 0;
+        var finite = double.IsFinite(x);
+        var needed = _trained || !finite ? 1 : _buffered + 1 == TrainingWindowSize ? TrainingWindowSize : 0;
         if (outputs.Length < needed)
         {
             throw new ArgumentException($"outputs holds {outputs.Length} rows; this row needs {needed}", nameof(outputs));
@@ -87,6 +94,12 @@ internal sealed class SsaDetectorCore
         if (_trained)
         {
             outputs[0] = Score(x);
+            return 1;
+        }
+
+        if (!finite)
+        {
+            outputs[0] = TimeSeriesOutput.Missing;
             return 1;
         }
 
@@ -99,24 +112,53 @@ internal sealed class SsaDetectorCore
         return TrainingWindowSize;
     }
 
-    /// <summary>ML.NET's Fit-then-transform over a whole series: trains on the first N rows (all rows if fewer), then
-    /// scores every row from row 0. Output i belongs to row i.</summary>
+    /// <summary>ML.NET's Fit-then-transform over a whole series: trains on the first N non-NaN rows (all of them if
+    /// fewer), then scores every row from row 0. Output i belongs to row i; NaN rows are Missing.</summary>
     public TimeSeriesOutput[] Run(ReadOnlySpan<double> series)
     {
         var result = new TimeSeriesOutput[series.Length];
-        var written = 0;
-        foreach (var x in series)
+        var pending = new List<int>(TrainingWindowSize); // rows waiting in the training buffer
+        var scored = new TimeSeriesOutput[TrainingWindowSize];
+        for (var i = 0; i < series.Length; i++)
         {
-            written += Update(x, result.AsSpan(written));
+            var x = series[i];
+            if (_trained)
+            {
+                result[i] = Score(x);
+            }
+            else if (!double.IsFinite(x))
+            {
+                result[i] = TimeSeriesOutput.Missing;
+            }
+            else
+            {
+                pending.Add(i);
+                if (Buffer(x))
+                {
+                    ScoreTrainingRows(scored);
+                    Place(pending, scored, result);
+                }
+            }
         }
 
         if (!_trained && _buffered > 0)
         {
             Train();
-            ScoreTrainingRows(result.AsSpan(written));
+            ScoreTrainingRows(scored);
+            Place(pending, scored, result);
         }
 
         return result;
+    }
+
+    private static void Place(List<int> rows, TimeSeriesOutput[] outputs, TimeSeriesOutput[] result)
+    {
+        for (var k = 0; k < rows.Count; k++)
+        {
+            result[rows[k]] = outputs[k];
+        }
+
+        rows.Clear();
     }
 
     private TimeSeriesOutput ScoreTrainingRows(Span<TimeSeriesOutput> outputs)
