@@ -200,19 +200,19 @@ public sealed class EntityFeatures
     /// <summary>Takes over the state of <paramref name="previous"/> (the same entity under an older configuration)
     /// wherever the settings did not change: those features keep their open buckets and baselines; changed ones
     /// start fresh and warm up again.</summary>
-    /// <returns>Features whose state was kept.</returns>
-    public int AdoptFrom(EntityFeatures previous)
+    /// <returns>Contributions (events counted in open buckets) of changed features that were discarded.</returns>
+    public long AdoptFrom(EntityFeatures previous)
     {
         ActiveBuckets = previous.ActiveBuckets;
         _lastActiveStartMs = previous._lastActiveStartMs;
-        var kept = 0;
+        var dropped = 0L;
         for (var i = 0; i < Series.Length; i++)
         {
             var from = previous.Series[i];
             var to = Series[i];
             var taken = false;
             Copy(from.Write, reader => taken = to.Read(reader));
-            kept += taken ? 1 : 0;
+            dropped += taken ? 0 : from.OpenContributions;
         }
 
         var fs = _config.FirstSeen;
@@ -225,7 +225,7 @@ public sealed class EntityFeatures
             }
         }
 
-        return kept;
+        return dropped;
     }
 
     private static void Copy(Action<BinaryWriter> write, Action<BinaryReader> read)

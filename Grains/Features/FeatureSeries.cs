@@ -49,6 +49,21 @@ public sealed class FeatureSeries
     /// <summary>Start of the last closed bucket, Unix ms.</summary>
     public long LastBucketStartMs { get; private set; } = -1;
 
+    /// <summary>Contributions held in open buckets (what a reset of this series would discard).</summary>
+    public long OpenContributions
+    {
+        get
+        {
+            var n = 0L;
+            foreach (var b in _open)
+            {
+                n += b.Count;
+            }
+
+            return n;
+        }
+    }
+
     /// <summary>End of the earliest open bucket, or <see cref="long.MaxValue"/> when none is open.</summary>
     public long EarliestEndMs => _open.Count == 0 ? long.MaxValue : _open[0].Start + SpanMs;
 

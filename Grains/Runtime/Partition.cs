@@ -40,12 +40,13 @@ public sealed class Partition
         var previous = Config;
         Config = config;
         var fresh = new List<(Activation Activation, IGrain Grain)>(_grains.Count);
+        var dropped = 0L;
         try
         {
             foreach (var a in _grains.Values)
             {
                 var grain = NewGrain(a.Grain.Key);
-                grain.Features.AdoptFrom(a.Grain.Features);
+                dropped += grain.Features.AdoptFrom(a.Grain.Features);
                 fresh.Add((a, grain));
             }
         }
@@ -55,6 +56,7 @@ public sealed class Partition
             throw;
         }
 
+        ContributionsDroppedByReload += dropped;
         _latenessMs = config.AllowedLatenessSeconds * 1000L;
         _due.Clear();
         foreach (var (a, grain) in fresh)
@@ -77,6 +79,9 @@ public sealed class Partition
 
     /// <summary>Events refused as too late since start.</summary>
     public long LateEvents { get; private set; }
+
+    /// <summary>Event contributions in open buckets of features whose settings a reload changed (they restart empty).</summary>
+    public long ContributionsDroppedByReload { get; private set; }
 
     /// <summary>Feature buckets closed since start.</summary>
     public long BucketsClosed { get; private set; }

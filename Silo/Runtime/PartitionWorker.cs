@@ -106,7 +106,9 @@ internal sealed partial class PartitionWorker
                     Complete(m, await CheckpointAsync().ConfigureAwait(false));
                     break;
                 case MessageKind.Reconfigure:
+                    var droppedBefore = Partition.ContributionsDroppedByReload;
                     Partition.Reconfigure(m.Config!);
+                    _runtime.Metrics.DroppedByReload(Partition.ContributionsDroppedByReload - droppedBefore);
                     m.Done!.TrySetResult();
                     break;
                 case MessageKind.DeadLetters:

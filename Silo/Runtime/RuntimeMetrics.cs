@@ -24,6 +24,7 @@ public sealed class RuntimeMetrics : IDisposable
     private readonly Histogram<double> _ingestSeconds;
     private readonly Counter<long> _evicted;
     private readonly Counter<long> _reloaded;
+    private readonly Counter<long> _droppedByReload;
     private EmbeddedRuntime? _runtime;
 
     /// <summary>Creates the instruments on a meter from <paramref name="factory"/> (or a private meter when null).</summary>
@@ -42,6 +43,8 @@ public sealed class RuntimeMetrics : IDisposable
         _meter.CreateObservableGauge("anomalyzt.grains.active", ObserveGrains, "{grain}", "Grains in memory per partition");
         _evicted = _meter.CreateCounter<long>("anomalyzt.grains.evicted", "{grain}", "Saved idle grains dropped from memory over the budget");
         _reloaded = _meter.CreateCounter<long>("anomalyzt.grains.reloaded", "{grain}", "Dropped grains reloaded from the store");
+        _droppedByReload = _meter.CreateCounter<long>("anomalyzt.config.reload_dropped", "{contribution}",
+            "Event contributions in open buckets of features whose settings a config reload changed (they restart empty)");
     }
 
     internal void ObserveQueues(EmbeddedRuntime runtime) => _runtime = runtime;
@@ -68,6 +71,14 @@ public sealed class RuntimeMetrics : IDisposable
     }
 
     internal void Reloaded() => _reloaded.Add(1);
+
+    internal void DroppedByReload(long count)
+    {
+        if (count > 0)
+        {
+            _droppedByReload.Add(count);
+        }
+    }
 
     internal void BucketsClosed(long count)
     {

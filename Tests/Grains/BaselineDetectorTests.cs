@@ -168,4 +168,22 @@ public sealed class BaselineDetectorTests
         Assert.True(closed["requests"] > 30);
         Assert.Equal(0, closed["bytes_out"]);
     }
+
+    [Fact]
+    public void Reconfigure_ChangedFeatureRestartsEmpty_CountsWhatItsOpenBucketsHeld_UnchangedKeepsThem()
+    {
+        var p = new Partition(0, DetectionConfigLoader.Parse(string.Empty, "a"));
+        var key = new EntityKey(EntityKind.Identity, "svc");
+        for (var i = 0; i < 3; i++)
+        {
+            var e = new AccessEvent(Monday + (i * 1000), "svc", PrincipalSource.Field, "10.0.0.1", "ua", "GET", "/r", Outcome.Success, 200, 0, 500, null, null);
+            p.Apply(new RoutedEvent(key, EventRole.Access, EngineEvent.From(e)));
+        }
+
+        p.Reconfigure(DetectionConfigLoader.Parse("features:\n  bytes_out: { robust_level: { threshold: 9 } }", "b"));
+        Assert.Equal(3, p.ContributionsDroppedByReload);
+        var view = p.Describe(key)!.Features.ToDictionary(f => f.Name);
+        Assert.Equal(3, view["requests"].OpenValue);       // unchanged: its open bucket survived
+        Assert.Equal(-1, view["bytes_out"].OpenBucketStartMs); // changed: restarted empty
+    }
 }
