@@ -29,9 +29,6 @@ internal sealed partial class PartitionWorker
 
     public Partition Partition { get; }
 
-    /// <summary>Grains dropped from memory and not reloaded yet.</summary>
-    public int EvictedCount => _evicted.Count;
-
     /// <summary>Events and ticks admitted and not yet applied.</summary>
     public int Depth => Volatile.Read(ref _depth);
 
