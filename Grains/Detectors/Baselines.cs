@@ -41,17 +41,7 @@ public sealed class EwmaDetector : ISeriesDetector
         }
 
         var verdict = Judge(value);
-        if (_seen == 0)
-        {
-            _mean = value;
-        }
-        else
-        {
-            var diff = value - _mean;
-            var increment = _alpha * diff;
-            _mean += increment;
-            _variance = (1 - _alpha) * (_variance + (diff * increment));
-        }
+        BaselineMath.Learn(ref _mean, ref _variance, _seen == 0, value, _alpha);
 
         _seen = Math.Min(_seen + 1, int.MaxValue - 1);
         return verdict;
@@ -67,7 +57,7 @@ public sealed class EwmaDetector : ISeriesDetector
             return new DetectorVerdict(false, double.NaN, double.NaN, double.NaN, 0, double.NaN, 0);
         }
 
-        var scale = Math.Max(Math.Sqrt(_variance), Math.Max(_settings.RelativeFloor * Math.Abs(_mean), _settings.AbsoluteFloor));
+        var scale = BaselineMath.Scale(Math.Sqrt(_variance), _mean, _settings.RelativeFloor, _settings.AbsoluteFloor);
         var k = _settings.Threshold;
         if (double.IsNaN(value))
         {
@@ -156,17 +146,7 @@ public sealed class HourOfWeekDetector : ISeriesDetector
         }
 
         var verdict = Judge(slot, value);
-        if (_count[slot] == 0)
-        {
-            _mean[slot] = value;
-        }
-        else
-        {
-            var diff = value - _mean[slot];
-            var increment = _alpha * diff;
-            _mean[slot] += increment;
-            _variance[slot] = (1 - _alpha) * (_variance[slot] + (diff * increment));
-        }
+        BaselineMath.Learn(ref _mean[slot], ref _variance[slot], _count[slot] == 0, value, _alpha);
 
         _count[slot] = Math.Min(_count[slot] + 1, int.MaxValue - 1);
         _seen = Math.Min(_seen + 1, int.MaxValue - 1);
@@ -185,7 +165,7 @@ public sealed class HourOfWeekDetector : ISeriesDetector
         }
 
         var mean = _mean[slot];
-        var scale = Math.Max(Math.Sqrt(_variance[slot]), Math.Max(_settings.RelativeFloor * Math.Abs(mean), _settings.AbsoluteFloor));
+        var scale = BaselineMath.Scale(Math.Sqrt(_variance[slot]), mean, _settings.RelativeFloor, _settings.AbsoluteFloor);
         var k = _settings.Threshold;
         if (double.IsNaN(value))
         {
@@ -227,5 +207,28 @@ public sealed class HourOfWeekDetector : ISeriesDetector
             _mean[i] = reader.ReadDouble();
             _variance[i] = reader.ReadDouble();
         }
+    }
+}
+
+/// <summary>What the baselines share: the floored scale and the exponentially weighted moments.</summary>
+internal static class BaselineMath
+{
+    /// <summary>max(spread, relativeFloor·|center|, absoluteFloor): a flat baseline must not turn every wobble into an alert.</summary>
+    public static double Scale(double spread, double center, double relativeFloor, double absoluteFloor) =>
+        Math.Max(spread, Math.Max(relativeFloor * Math.Abs(center), absoluteFloor));
+
+    /// <summary>West's incremental exponentially weighted mean and variance; the first value sets the mean.</summary>
+    public static void Learn(ref double mean, ref double variance, bool first, double value, double alpha)
+    {
+        if (first)
+        {
+            mean = value;
+            return;
+        }
+
+        var diff = value - mean;
+        var increment = alpha * diff;
+        mean += increment;
+        variance = (1 - alpha) * (variance + (diff * increment));
     }
 }

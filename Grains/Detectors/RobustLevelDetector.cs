@@ -81,7 +81,7 @@ public sealed class RobustLevelDetector : ISeriesDetector
         }
 
         var mad = Median(window);
-        var scale = Math.Max(MadToSigma * mad, Math.Max(_settings.RelativeFloor * Math.Abs(median), _settings.AbsoluteFloor));
+        var scale = BaselineMath.Scale(MadToSigma * mad, median, _settings.RelativeFloor, _settings.AbsoluteFloor);
         var k = _settings.Threshold;
         var lower = median - k * scale;
         var upper = median + k * scale;

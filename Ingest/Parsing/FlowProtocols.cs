@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace AnomalyZT.Ingest.Parsing;
 
 /// <summary>Transport names to IANA protocol numbers.</summary>
@@ -31,6 +33,20 @@ internal static class FlowProtocols
         }
 
         return true;
+    }
+
+    /// <summary>Reads a JSON protocol field (name or number; null leaves it unset); null on success, else the reason.</summary>
+    public static string? Read(ref Utf8JsonReader reader, string name, ref byte protocol)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        return reader.TokenType is JsonTokenType.String or JsonTokenType.Number && !reader.ValueIsEscaped
+            && TryParse(reader.ValueSpan, out protocol)
+            ? null
+            : Invalid(name);
     }
 
     /// <summary>The reject reason for a bad protocol field.</summary>

@@ -89,15 +89,7 @@ internal sealed class GenericParser(FieldMap map, IngestOptions options) : JsonL
                 var reason = ReadCount(ref reader, name, out _count[fieldId]);
                 return reason ?? (fieldId == Status && _count[fieldId] > 999 ? $"field '{name}' is {_count[fieldId]}; a status must be 0-999" : null);
             case Proto:
-                if (reader.TokenType == JsonTokenType.Null)
-                {
-                    return null;
-                }
-
-                return reader.TokenType is JsonTokenType.String or JsonTokenType.Number && !reader.ValueIsEscaped
-                    && FlowProtocols.TryParse(reader.ValueSpan, out _protocol)
-                    ? null
-                    : FlowProtocols.Invalid(name);
+                return FlowProtocols.Read(ref reader, name, ref _protocol);
             case Gpu:
                 return GpuParser.ReadGpuIndex(ref reader, name, out _gpu);
             case Util:

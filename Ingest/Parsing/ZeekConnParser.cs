@@ -82,15 +82,7 @@ internal sealed partial class ZeekConnParser(FieldMap map, IngestOptions options
             case RespPort:
                 return ReadPort(ref reader, name, out _respPort);
             case Proto:
-                if (reader.TokenType == JsonTokenType.Null)
-                {
-                    return null;
-                }
-
-                return reader.TokenType is JsonTokenType.String or JsonTokenType.Number && !reader.ValueIsEscaped
-                    && FlowProtocols.TryParse(reader.ValueSpan, out _protocol)
-                    ? null
-                    : FlowProtocols.Invalid(name);
+                return FlowProtocols.Read(ref reader, name, ref _protocol);
             case Duration:
                 var reason = ReadNumber(ref reader, name, out var seconds, out var present);
                 _durationSeconds = present ? seconds : 0;
