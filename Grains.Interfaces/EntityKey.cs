@@ -10,6 +10,10 @@ public enum EntityKind : byte
 
     /// <summary>A machine: a GPU node, a pod host, anything an IP inventory names.</summary>
     Node = 2,
+
+    /// <summary>A response connector (an identity provider the engine acts on); only guardrail findings, such as an
+    /// open circuit breaker, are about one. No grain owns it.</summary>
+    Connector = 3,
 }
 
 /// <summary>Identifies one grain. The partition of a key is a pure function of the key, so every
@@ -38,6 +42,7 @@ public readonly record struct EntityKey(EntityKind Kind, string Id)
     {
         EntityKind.Identity => "identity",
         EntityKind.Node => "node",
+        EntityKind.Connector => "connector",
         _ => "unknown",
     };
 
@@ -53,6 +58,12 @@ public readonly record struct EntityKey(EntityKind Kind, string Id)
         if (string.Equals(name, "node", StringComparison.OrdinalIgnoreCase))
         {
             kind = EntityKind.Node;
+            return true;
+        }
+
+        if (string.Equals(name, "connector", StringComparison.OrdinalIgnoreCase))
+        {
+            kind = EntityKind.Connector;
             return true;
         }
 

@@ -82,6 +82,10 @@ public sealed record Finding
     /// <summary>One sentence a responder can read.</summary>
     public required string Explanation { get; init; }
 
+    /// <summary>The values behind a first-seen finding (the new resources, addresses, user agents), at most a few;
+    /// empty for other detectors. Response policies match sensitive resources against them.</summary>
+    public string[] Examples { get; init; } = [];
+
     /// <inheritdoc />
     public bool Equals(Finding? other) =>
         other is not null
@@ -90,7 +94,7 @@ public sealed record Finding
         && BucketSeconds == other.BucketSeconds && Observed.Equals(other.Observed) && Expected.Equals(other.Expected)
         && Lower.Equals(other.Lower) && Upper.Equals(other.Upper) && Score.Equals(other.Score) && PValue.Equals(other.PValue)
         && Severity == other.Severity && ConfigVersion == other.ConfigVersion && BaselineCount == other.BaselineCount
-        && Explanation == other.Explanation;
+        && Explanation == other.Explanation && Examples.AsSpan().SequenceEqual(other.Examples);
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Id, BucketStartMs, Observed);

@@ -283,6 +283,9 @@ public sealed class DetectionConfig
     /// <summary>Settings of the NAB benchmark run.</summary>
     public NabSettings Nab { get; init; } = new();
 
+    /// <summary>The response policy: risk, guardrails and rules (dry run with no rules when the file has none).</summary>
+    public Policy.ResponsePolicy Response { get; init; } = new();
+
     /// <summary>Settings per feature name (every feature in <see cref="Features.FeatureCatalog"/> has one).</summary>
     public required IReadOnlyDictionary<string, FeatureSettings> Features { get; init; }
 

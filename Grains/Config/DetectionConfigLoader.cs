@@ -14,12 +14,12 @@ public sealed class DetectionConfigException(string message) : Exception(message
 /// <remarks>Walks the YAML tree by hand rather than binding to classes so that every error names its key path
 /// (<c>features.bytes_out.robust_level.threshold is -1; it must be greater than 0</c>) and unknown keys are refused
 /// instead of silently ignored: a typo in a threshold must not leave the default in force unnoticed.</remarks>
-public static class DetectionConfigLoader
+public static partial class DetectionConfigLoader
 {
-    private static readonly string[] TopKeys = ["version", "allowed_lateness_seconds", "first_seen", "defaults", "features", "overrides", "nab"];
+    private static readonly string[] TopKeys = ["version", "allowed_lateness_seconds", "first_seen", "defaults", "features", "overrides", "nab", "response"];
     private static readonly string[] OverrideKeys = ["match", "features"];
     private static readonly string[] NabKeys = ["detector", "history", "sr_window", "cut", "suppress", "rearm", "likelihood"];
-    private static readonly string[] NabDetectorNames = ["spike-ssa", "iid-spike", "iid-spike-diff", "iid-changepoint", "sr", "ssa-spike", "ensemble", "combo"];
+    private static readonly string[] NabDetectorNames = ["novelty", "spike-ssa", "iid-spike", "iid-spike-diff", "iid-changepoint", "sr", "ssa-spike", "ensemble", "combo"];
     private static readonly string[] FeatureKeys = ["bucket_seconds", "enabled", "detectors", "robust_level", "ewma", "hour_of_week", "iid", "ssa", "sr"];
     private static readonly string[] SsaKeys = ["spike_confidence", "spike_history", "change_confidence", "change_history", "training_window", "seasonality_window"];
     private static readonly string[] SrKeys = ["window", "threshold"];
@@ -212,9 +212,12 @@ public static class DetectionConfigLoader
             CheckBuildable(overrides[i].Features, string.Create(CultureInfo.InvariantCulture, $"overrides[{i}].features"));
         }
 
+        var response = Child(root, "response") is { } responseNode ? ParseResponse(responseNode) : new Policy.ResponsePolicy();
+
         return new DetectionConfig
         {
             SourceHash = HashPrefix(yaml),
+            Response = response,
             Nab = nab,
             Overrides = overrides,
             Version = version,

@@ -194,6 +194,7 @@ public sealed class EntityFeatures
             ConfigVersion = _config.Version,
             BaselineCount = bucket.Remembered,
             Explanation = explanation,
+            Examples = [.. examples],
         };
     }
 

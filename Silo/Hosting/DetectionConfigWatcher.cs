@@ -20,6 +20,7 @@ internal sealed partial class DetectionConfigWatcher(
     IOptions<EmbeddedRuntimeOptions> options,
     IGrainRuntime runtime,
     DetectionConfig initial,
+    Response.ResponsePolicySource policy,
     TimeProvider time,
     ILogger<DetectionConfigWatcher> logger) : BackgroundService
 {
@@ -98,9 +99,18 @@ internal sealed partial class DetectionConfigWatcher(
             return; // the file the silo started with
         }
 
+        // The response policy must fit the configured connectors before anything is switched.
+        var policyErrors = Response.ResponsePolicySource.Validate(next.Response, policy.Connectors);
+        if (policyErrors.Count > 0)
+        {
+            Refuse(string.Join("; ", policyErrors));
+            return;
+        }
+
         try
         {
             await runtime.ReconfigureAsync(next, ct).ConfigureAwait(false);
+            policy.Apply(next.Response);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

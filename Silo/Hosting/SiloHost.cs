@@ -1,6 +1,8 @@
 using AnomalyZT.Grains.Config;
 using AnomalyZT.Ingest;
 using AnomalyZT.Silo.Api;
+using AnomalyZT.Silo.Response;
+using AnomalyZT.Silo.Response.Connectors;
 using AnomalyZT.Silo.Runtime;
 using AnomalyZT.Silo.Security;
 using AnomalyZT.Silo.State;
@@ -49,19 +51,26 @@ public static partial class SiloHost
         services.AddSingleton(sp => new RuntimeMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddSingleton(sp => LoadDetection(sp.GetRequiredService<IOptions<EmbeddedRuntimeOptions>>().Value));
         services.AddSingleton(sp => new AlertFileWriter(Path.Combine(sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value.DataDirectory, "alerts.jsonl")));
+        AddResponse(services);
         services.AddSingleton<IGrainRuntime>(sp =>
         {
             var alerts = sp.GetRequiredService<AlertFileWriter>();
+            var responder = sp.GetRequiredService<Responder>();
             return new EmbeddedRuntime(
                 sp.GetRequiredService<IOptions<EmbeddedRuntimeOptions>>().Value,
                 sp.GetRequiredService<DetectionConfig>(),
                 sp.GetRequiredService<IStateStore>(),
-                alerts.WriteAsync,
+                async findings =>
+                {
+                    await alerts.WriteAsync(findings).ConfigureAwait(false);
+                    await responder.OnFindingsCommittedAsync(findings).ConfigureAwait(false);
+                },
                 sp.GetRequiredService<RuntimeMetrics>(),
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<EmbeddedRuntime>>());
         });
         services.AddHostedService<RuntimeHostedService>();
+        services.AddHostedService<ResponseHostedService>();
         services.AddSingleton<DetectionConfigWatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<DetectionConfigWatcher>());
 
@@ -70,7 +79,8 @@ public static partial class SiloHost
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorizationBuilder()
             .AddPolicy(Policies.Ingest, p => p.RequireRole(Roles.Shipper, Roles.Admin))
-            .AddPolicy(Policies.Read, p => p.RequireRole(Roles.Viewer, Roles.Admin))
+            .AddPolicy(Policies.Read, p => p.RequireRole(Roles.Viewer, Roles.Responder, Roles.Admin))
+            .AddPolicy(Policies.Respond, p => p.RequireRole(Roles.Responder, Roles.Admin))
             .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireRole(Roles.Admin).Build());
 
         var ingestLimits = config.GetSection(IngestOptions.SectionName).Get<IngestOptions>() ?? new IngestOptions();
@@ -102,7 +112,49 @@ public static partial class SiloHost
         app.UseRateLimiter();
         app.MapIngest();
         app.MapQueries();
+        app.MapResponse();
         return app;
+    }
+
+    private static void AddResponse(IServiceCollection services)
+    {
+        services.AddOptions<ResponseOptions>().BindConfiguration(ResponseOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ResponseOptions>, ResponseOptionsValidator>();
+        services.AddSingleton(sp => new ResponseMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddSingleton<IResponseStore>(sp => (IResponseStore)sp.GetRequiredService<IStateStore>());
+        services.AddSingleton(_ => new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+        {
+            // Each connector bounds its own calls (Response:Connectors:{name}:Timeout).
+            Timeout = Timeout.InfiniteTimeSpan,
+        });
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<ResponseOptions>>().Value;
+            var http = sp.GetRequiredService<HttpClient>();
+            var time = sp.GetRequiredService<TimeProvider>();
+            var logs = sp.GetRequiredService<ILoggerFactory>();
+            var configured = options.Connectors.Count > 0
+                ? options.Connectors
+                : new Dictionary<string, ConnectorOptions>(StringComparer.Ordinal) { ["log"] = new() { Type = ConnectorTypes.Log } };
+            return new ConnectorRegistry(configured.Select(c => ConnectorFactory.Create(c.Key, c.Value, http, time, logs)));
+        });
+        services.AddSingleton(sp => new ResponsePolicySource(sp.GetRequiredService<DetectionConfig>().Response, sp.GetRequiredService<ConnectorRegistry>()));
+        services.AddSingleton(sp => new Responder(
+            sp.GetRequiredService<IResponseStore>(),
+            sp.GetRequiredService<ResponsePolicySource>(),
+            sp.GetRequiredService<ConnectorRegistry>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ResponseMetrics>(),
+            sp.GetRequiredService<ILogger<Responder>>()));
+        services.AddSingleton(sp => new ActionExecutor(
+            sp.GetRequiredService<IResponseStore>(),
+            sp.GetRequiredService<ConnectorRegistry>(),
+            sp.GetRequiredService<IOptions<ResponseOptions>>().Value.Executor,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ResponseMetrics>(),
+            sp.GetRequiredService<ILogger<ActionExecutor>>()));
+        services.AddSingleton(sp => new ActionCommands(
+            sp.GetRequiredService<IResponseStore>(), sp.GetRequiredService<ActionExecutor>(), sp.GetRequiredService<TimeProvider>()));
     }
 
     private static DetectionConfig LoadDetection(EmbeddedRuntimeOptions options) =>
@@ -219,6 +271,41 @@ internal sealed class EmbeddedRuntimeOptionsValidator : IValidateOptions<Embedde
         catch (ArgumentException ex)
         {
             errors.Add("Runtime:" + ex.Message);
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+internal sealed class ResponseOptionsValidator : IValidateOptions<ResponseOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ResponseOptions o)
+    {
+        var errors = new List<string>();
+        foreach (var (connector, settings) in o.Connectors)
+        {
+            errors.AddRange(ConnectorFactory.Validate(connector, settings));
+        }
+
+        var e = o.Executor;
+        if (e.MaxAttempts is < 1 or > 1000)
+        {
+            errors.Add($"Response:Executor:MaxAttempts is {e.MaxAttempts}; it must be from 1 to 1000");
+        }
+
+        if (e.Concurrency is < 1 or > 64)
+        {
+            errors.Add($"Response:Executor:Concurrency is {e.Concurrency}; it must be from 1 to 64");
+        }
+
+        if (e.BaseBackoff <= TimeSpan.Zero || e.MaxBackoff < e.BaseBackoff)
+        {
+            errors.Add($"Response:Executor:BaseBackoff is {e.BaseBackoff} and MaxBackoff {e.MaxBackoff}; BaseBackoff must be positive and at most MaxBackoff");
+        }
+
+        if (e.PollInterval < TimeSpan.FromMilliseconds(50) || o.PollInterval < TimeSpan.FromMilliseconds(50))
+        {
+            errors.Add($"Response:PollInterval ({o.PollInterval}) and Response:Executor:PollInterval ({e.PollInterval}) must be at least 00:00:00.05");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -9,11 +9,14 @@ public static class Roles
     /// <summary>May read alerts, entities and dead letters.</summary>
     public const string Viewer = "viewer";
 
+    /// <summary>May read everything a viewer reads, and approve, reject and undo response actions.</summary>
+    public const string Responder = "responder";
+
     /// <summary>May do everything.</summary>
     public const string Admin = "admin";
 
     /// <summary>Every role name.</summary>
-    public static readonly string[] All = [Shipper, Viewer, Admin];
+    public static readonly string[] All = [Shipper, Viewer, Responder, Admin];
 }
 
 /// <summary>One API key, stored only as the SHA-256 of the key text.</summary>

@@ -6,6 +6,9 @@ internal static class Policies
     /// <summary>Posting events: shippers and admins.</summary>
     public const string Ingest = "ingest";
 
-    /// <summary>Reading alerts, entities, dead letters: viewers and admins.</summary>
+    /// <summary>Reading alerts, entities, dead letters: viewers, responders and admins.</summary>
     public const string Read = "read";
+
+    /// <summary>Approving, rejecting and undoing response actions: responders and admins.</summary>
+    public const string Respond = "respond";
 }

@@ -12,6 +12,11 @@ namespace AnomalyZT.Silo.Serialization;
     PropertyNameCaseInsensitive = true,
     NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(Finding))]
+[JsonSerializable(typeof(ResponseAction))]
+[JsonSerializable(typeof(AnomalyZT.Silo.Api.ActionPage))]
+[JsonSerializable(typeof(AnomalyZT.Silo.Api.RiskBody))]
+[JsonSerializable(typeof(List<AnomalyZT.Silo.State.AuditRecord>))]
+[JsonSerializable(typeof(List<AnomalyZT.Grains.Risk.RiskContribution>))]
 [JsonSerializable(typeof(AnomalyZT.Silo.Security.ErrorBody))]
 [JsonSerializable(typeof(AnomalyZT.Silo.Api.IngestResponse))]
 [JsonSerializable(typeof(AnomalyZT.Silo.Api.AlertPage))]

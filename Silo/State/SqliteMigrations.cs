@@ -44,6 +44,48 @@ internal static class SqliteMigrations
                 payload        BLOB    NOT NULL
             );
             """),
+        new(2, """
+            CREATE TABLE response_actions (
+                id                 TEXT    NOT NULL PRIMARY KEY,
+                identity_id        TEXT    NOT NULL,
+                connector          TEXT    NOT NULL,
+                rule               TEXT    NOT NULL,
+                state              INTEGER NOT NULL,
+                restore_pending    INTEGER NOT NULL,
+                next_attempt_at_ms INTEGER NOT NULL,
+                expires_at_ms      INTEGER NOT NULL,
+                created_at_ms      INTEGER NOT NULL,
+                revision           INTEGER NOT NULL,
+                json               TEXT    NOT NULL,
+                token              TEXT    NULL
+            );
+            CREATE INDEX ix_response_actions_state ON response_actions (state, next_attempt_at_ms);
+            CREATE INDEX ix_response_actions_identity ON response_actions (identity_id, created_at_ms);
+            CREATE INDEX ix_response_actions_created ON response_actions (created_at_ms, id);
+
+            CREATE TABLE audit_log (
+                seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+                at_ms     INTEGER NOT NULL,
+                action_id TEXT    NOT NULL,
+                event     TEXT    NOT NULL,
+                actor     TEXT    NOT NULL,
+                detail    TEXT    NOT NULL,
+                json      TEXT    NOT NULL,
+                prev_hash TEXT    NOT NULL,
+                hash      TEXT    NOT NULL
+            );
+
+            CREATE TABLE identity_risk (
+                identity_id TEXT    NOT NULL PRIMARY KEY,
+                as_of_ms    INTEGER NOT NULL,
+                json        TEXT    NOT NULL
+            );
+
+            CREATE TABLE consumer_cursors (
+                name     TEXT    NOT NULL PRIMARY KEY,
+                position INTEGER NOT NULL
+            );
+            """),
     ];
 
     /// <summary>The newest schema version this build knows.</summary>
