@@ -86,7 +86,7 @@ public sealed record ResponseAction
     public required long CreatedAtMs { get; init; }
 
     /// <summary>Minutes it stays in force once delivered before the automatic restore; 0 keeps it until undone.</summary>
-    public int TtlMinutes { get; init; }
+    public double TtlMinutes { get; init; }
 
     /// <summary>When it is restored automatically, Unix ms; 0 for never (or not yet delivered).</summary>
     public long ExpiresAtMs { get; init; }
@@ -130,8 +130,14 @@ public sealed record ResponseAction
     [System.Text.Json.Serialization.JsonIgnore]
     public string? Token { get; init; }
 
+    /// <summary>True for actions with nothing to undo (ended sessions, a revoked token, a notice): their TTL is a
+    /// cool-down during which the rule does not act again, and expiry calls no provider.</summary>
+    public static bool IsOneShot(ResponseActionKind kind) =>
+        kind is ResponseActionKind.Notify or ResponseActionKind.RevokeSessions or ResponseActionKind.RevokeToken;
+
     /// <summary>True while the action is in force or about to be: recorded, held for approval, delivered and not yet
-    /// restored, or a dry run whose would-be TTL has not run out at <paramref name="nowMs"/>.</summary>
+    /// restored (or, for one-shot kinds, not past its cool-down), or a dry run whose would-be TTL has not run out at
+    /// <paramref name="nowMs"/>.</summary>
     public bool InForce(long nowMs) => State switch
     {
         ResponseActionState.PendingApproval or ResponseActionState.Queued => true,

@@ -201,8 +201,8 @@ public sealed class FirstSeenSettings
 /// <summary>How the <c>nab</c> command scores a raw series (section <c>nab</c> of <c>detectors.yaml</c>).</summary>
 public sealed class NabSettings
 {
-    /// <summary>spike-ssa, iid-spike, iid-spike-diff, iid-changepoint, sr, ssa-spike, ensemble or combo.</summary>
-    public string Detector { get; set; } = "spike-ssa";
+    /// <summary>novelty, spike-ssa, iid-spike, iid-spike-diff, iid-changepoint, sr, ssa-spike, ensemble or combo.</summary>
+    public string Detector { get; set; } = "novelty";
 
     /// <summary>p-value history of the IID/SSA spike detectors.</summary>
     public int History { get; set; } = 500;
@@ -211,10 +211,10 @@ public sealed class NabSettings
     public int SrWindow { get; set; } = 64;
 
     /// <summary>Score that counts as a detection for suppression.</summary>
-    public double Cut { get; set; } = 0.45;
+    public double Cut { get; set; } = 0.4118;
 
     /// <summary>Rows after a detection during which no other is reported (0: off).</summary>
-    public int Suppress { get; set; } = 200;
+    public int Suppress { get; set; } = 10;
 
     /// <summary>During suppression, a score this much above the last reported one is reported anyway (a weak false
     /// alarm must not hide the real onset right after it); +∞ turns re-arming off.</summary>

@@ -155,7 +155,7 @@ public static partial class DetectionConfigLoader
 
         if (hasAction)
         {
-            rule.Ladder.Add(new LadderStep(ActionOf(node, path), Int(node, "ttl_minutes", path, 0, 0, 525_600)));
+            rule.Ladder.Add(new LadderStep(ActionOf(node, path), Double(node, "ttl_minutes", path, 0, 0, 525_600)));
         }
         else
         {
@@ -179,7 +179,7 @@ public static partial class DetectionConfigLoader
                 }
 
                 CheckKeys(step, sp, StepKeys);
-                rule.Ladder.Add(new LadderStep(ActionOf(step, sp), Int(step, "ttl_minutes", sp, 0, 0, 525_600)));
+                rule.Ladder.Add(new LadderStep(ActionOf(step, sp), Double(step, "ttl_minutes", sp, 0, 0, 525_600)));
             }
         }
 

@@ -8,7 +8,7 @@ namespace AnomalyZT.Grains.Policy;
 /// <summary>One step of a rule's escalation ladder: what to do at the n-th offence and for how long.</summary>
 /// <param name="Action">What to do.</param>
 /// <param name="TtlMinutes">Minutes until an automatic restore; 0 keeps it until undone.</param>
-public sealed record LadderStep(ResponseActionKind Action, int TtlMinutes);
+public sealed record LadderStep(ResponseActionKind Action, double TtlMinutes);
 
 /// <summary>A response rule: when an identity's risk and findings meet its conditions, act through its connectors.</summary>
 public sealed class ResponseRule

@@ -36,7 +36,7 @@ public sealed class ActionCommands(IResponseStore store, ActionExecutor executor
 
     /// <summary>Undoes a delivered action now, ahead of its TTL.</summary>
     public Task<(CommandOutcome Outcome, ResponseAction? Action, string Message)> UndoAsync(string id, string actor, CancellationToken ct) =>
-        ApplyAsync(id, a => a is { State: ResponseActionState.Done, RestorePending: false } && a.Kind is not (ResponseActionKind.Notify or ResponseActionKind.RevokeToken or ResponseActionKind.RevokeSessions)
+        ApplyAsync(id, a => a is { State: ResponseActionState.Done, RestorePending: false } && !ResponseAction.IsOneShot(a.Kind)
             ? (a with { RestorePending = true, NextAttemptAtMs = Now(), DecidedBy = actor },
                 new AuditEntry(a.Id, AuditEvents.RestoreRequested, actor, "undo asked by a responder"), null)
             : (null, null, $"action {a.Id} is {a.State}{(a.RestorePending ? " with a restore pending" : string.Empty)} ({a.Kind}); only a delivered disable or require_reauth can be undone"), ct);

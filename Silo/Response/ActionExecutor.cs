@@ -84,7 +84,11 @@ public sealed partial class ActionExecutor : IDisposable
         }
 
         DeliveryResult result;
-        if (!_connectors.TryGet(action.Connector, out var connector))
+        if (restore && ResponseAction.IsOneShot(action.Kind))
+        {
+            result = new DeliveryResult(DeliveryStatus.Done, "cool-down over; nothing to undo");
+        }
+        else if (!_connectors.TryGet(action.Connector, out var connector))
         {
             result = new DeliveryResult(DeliveryStatus.Permanent, $"connector '{action.Connector}' is not configured");
         }
@@ -111,7 +115,7 @@ public sealed partial class ActionExecutor : IDisposable
             }
             else
             {
-                var expires = action.TtlMinutes > 0 ? now + (action.TtlMinutes * 60_000L) : 0;
+                var expires = action.TtlMinutes > 0 ? now + (long)(action.TtlMinutes * 60_000) : 0;
                 next = action with { State = ResponseActionState.Done, ExpiresAtMs = expires, DeliveredAtMs = now, Token = null, LastError = string.Empty };
                 audit = new AuditEntry(action.Id, AuditEvents.Delivered, Actors.Executor, result.Detail);
             }

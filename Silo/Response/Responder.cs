@@ -20,6 +20,9 @@ public sealed partial class Responder : IDisposable
     /// <summary>The responder's cursor over the findings.</summary>
     public const string CursorName = "responder";
 
+    /// <summary>Cool-down of a one-shot action (revoke_sessions, revoke_token, notify) whose rule sets no TTL.</summary>
+    public const double OneShotCooldownMinutes = 60;
+
     private const int BatchSize = 500;
     private const int MaxDetectedStamps = 100_000;
 
@@ -209,6 +212,13 @@ public sealed partial class Responder : IDisposable
         List<ResponseAction> existing, long now, List<ResponseAction> actions, List<Finding> findings, List<AuditEntry> audit)
     {
         var dryRun = rule.DryRun ?? policy.DryRun;
+        if (existing.Exists(a => a.Rule == rule.Name && a.DryRun == dryRun && a.InForce(now)))
+        {
+            // Same offence: the rule already acted and that action still stands; only a new offence climbs the ladder.
+            _metrics.AlreadyInForce();
+            return;
+        }
+
         var offences = existing.Where(a => a.Rule == rule.Name && a.State != ResponseActionState.Rejected && a.DryRun == dryRun)
             .Select(a => a.Trigger).Distinct(StringComparer.Ordinal).Count();
         var stepIndex = Math.Clamp(offences, 0, rule.Ladder.Count - 1);
@@ -251,7 +261,9 @@ public sealed partial class Responder : IDisposable
                 }
             }
 
-            var ttlMs = step.TtlMinutes * 60_000L;
+            // One-shot actions have nothing to undo; their TTL is a cool-down, an hour when none is set.
+            var ttlMinutes = step.TtlMinutes == 0 && ResponseAction.IsOneShot(step.Action) ? OneShotCooldownMinutes : step.TtlMinutes;
+            var ttlMs = (long)(ttlMinutes * 60_000);
             var action = new ResponseAction
             {
                 Id = ActionId(trigger.EntityId, rule.Name, connector, step.Action, stepIndex, trigger.Id),
@@ -265,7 +277,7 @@ public sealed partial class Responder : IDisposable
                 State = state,
                 DryRun = dryRun,
                 Escalation = stepIndex,
-                TtlMinutes = step.TtlMinutes,
+                TtlMinutes = ttlMinutes,
                 // A dry run is "in force" for its would-be TTL (a day when it has none), so it is not recorded again and again.
                 ExpiresAtMs = dryRun ? now + (ttlMs > 0 ? ttlMs : 86_400_000L) : 0,
                 Trigger = trigger.Id,

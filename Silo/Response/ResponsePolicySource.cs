@@ -47,7 +47,7 @@ public sealed class ResponsePolicySource(ResponsePolicy initial, ConnectorRegist
                     {
                         errors.Add($"response.rules '{rule.Name}': connector '{name}' cannot {ActionNames.Of(step.Action)}");
                     }
-                    else if (step.TtlMinutes > 0 && !connector.Supports(step.Action, restore: true))
+                    else if (step.TtlMinutes > 0 && !ResponseAction.IsOneShot(step.Action) && !connector.Supports(step.Action, restore: true))
                     {
                         errors.Add($"response.rules '{rule.Name}': connector '{name}' cannot undo {ActionNames.Of(step.Action)}, so ttl_minutes must be 0");
                     }
