@@ -35,6 +35,9 @@ public sealed record RiskBody(string Identity, double Risk, DateTimeOffset AsOf,
 /// <summary>Response endpoints: actions (read, approve, reject, undo), identity risk, the audit log.</summary>
 internal static class ResponseEndpoints
 {
+    /// <summary>Most actions in one page (one more is read to know whether a next page exists).</summary>
+    private const int MaxActionPage = 500;
+
     public static void MapResponse(this IEndpointRouteBuilder app)
     {
         app.MapGet("/v1/actions", ListAsync).RequireAuthorization(Policies.Read);
@@ -58,9 +61,9 @@ internal static class ResponseEndpoints
         }
 
         var n = limit ?? 100;
-        if (n is < 1 or > 1000)
+        if (n is < 1 or > MaxActionPage)
         {
-            return Bad(FormattableString.Invariant($"limit is {n}; it must be from 1 to 1000"));
+            return Bad(FormattableString.Invariant($"limit is {n}; it must be from 1 to {MaxActionPage}"));
         }
 
         long after = 0;

@@ -8,16 +8,17 @@ namespace AnomalyZT.Silo.Nab;
 public static class NabDetectors
 {
     /// <summary>Detector names the <c>nab</c> command accepts.</summary>
-    public static readonly string[] Names = ["spike-ssa", "iid-spike", "iid-spike-diff", "iid-changepoint", "sr", "ssa-spike", "ensemble", "combo"];
+    public static readonly string[] Names = ["novelty", "spike-ssa", "iid-spike", "iid-spike-diff", "iid-changepoint", "sr", "ssa-spike", "ensemble", "combo"];
 
     /// <summary>A factory from the <c>nab</c> section of <c>detectors.yaml</c>.</summary>
     /// <remarks><c>history</c> applies to the spike detectors and <c>sr_window</c> to the spectral residual;
-    /// iid-changepoint and ensemble run at their reference defaults.</remarks>
+    /// novelty, iid-changepoint and ensemble run at their reference defaults.</remarks>
     public static Func<INabDetector> Factory(Grains.Config.NabSettings settings)
     {
         Func<INabDetector> inner = settings.Detector switch
         {
             "combo" => () => new ComboScore(settings.History, settings.SrWindow),
+            "novelty" => () => new NoveltyNabDetector(),
             "iid-spike" => () => new IidSpikeScore(settings.History),
             "iid-spike-diff" => () => new IidSpikeDiffScore(settings.History),
             "sr" => () => new SrScore(settings.SrWindow),

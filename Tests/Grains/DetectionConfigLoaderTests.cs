@@ -54,7 +54,7 @@ public sealed class DetectionConfigLoaderTests
         Assert.Equal(1048576, c.For("bytes_out").RobustLevel.AbsoluteFloor);
         Assert.Equal(["robust_level", "hour_of_week"], c.For("bytes_out").Detectors);
         Assert.Equal(300, c.For("gpu_util_unattributed").BucketSeconds);
-        Assert.Equal("spike-ssa", c.Nab.Detector);
+        Assert.Equal("novelty", c.Nab.Detector);
     }
 
     [Fact]

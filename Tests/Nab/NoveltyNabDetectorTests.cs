@@ -1,0 +1,85 @@
+using AnomalyZT.Silo.Nab;
+
+namespace AnomalyZT.Tests.Nab;
+
+public sealed class NoveltyNabDetectorTests
+{
+    [Fact]
+    public void Score_NoisySeasonalSeriesWithSpike_StaysInUnitIntervalAndFlagsTheSpike()
+    {
+        var values = Seasonal(3000, seed: 7);
+        values[2500] = 40;
+        var scores = Run(new NoveltyNabDetector(), values);
+        Assert.All(scores, s => Assert.True(double.IsFinite(s) && s is >= 0 and <= 1, s.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.True(scores[2500] > 0.9, $"spike scored {scores[2500]}");
+        Assert.True(scores[2500] > scores.Skip(1000).Take(1400).Max(), "the spike must outscore the quiet stretch before it");
+    }
+
+    [Fact]
+    public void Score_SameInput_SameScores()
+    {
+        var values = Seasonal(2000, seed: 3);
+        values[1500] = -30;
+        Assert.Equal(Run(new NoveltyNabDetector(), values), Run(new NoveltyNabDetector(), values));
+    }
+
+    [Fact]
+    public void Score_WarmupRows_ScoreZero()
+    {
+        var values = Seasonal(400, seed: 1);
+        var scores = Run(new NoveltyNabDetector(new NoveltyOptions { Warmup = 200 }), values);
+        Assert.All(scores.Take(200), s => Assert.Equal(0, s));
+    }
+
+    [Fact]
+    public void Score_FlatThenNonFiniteAndExtremeValues_NeverEscapesUnitInterval()
+    {
+        var d = new NoveltyNabDetector();
+        double[] tail = [double.NaN, double.PositiveInfinity, 1e300, -1e300, double.NegativeInfinity, 5, 1e-300];
+        var values = Enumerable.Repeat(5.0, 300).Concat(tail).Concat(Enumerable.Repeat(5.0, 50)).ToArray();
+        foreach (var s in Run(d, values))
+        {
+            Assert.True(double.IsFinite(s) && s is >= 0 and <= 1);
+        }
+    }
+
+    [Fact]
+    public void Options_OutOfRange_Throws()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NoveltyNabDetector(new NoveltyOptions { Blocks = 11 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NoveltyNabDetector(new NoveltyOptions { Levels = 64 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NoveltyNabDetector(new NoveltyOptions { ContextCut = 0 }));
+    }
+
+    [Fact]
+    public async Task Run_NoveltyOnCorpusSubset_BeatsTheNullDetector()
+    {
+        var corpus = NabCorpus.Load(NabTestData.Root, NabTestData.Subset);
+        var settings = new AnomalyZT.Grains.Config.NabSettings { Detector = "novelty" };
+        var report = await NabRunner.RunAsync(corpus, NabDetectors.Factory(settings), "novelty", null, TestContext.Current.CancellationToken);
+        Assert.True(report["standard"].NormalizedScore > 0, report.ToString());
+    }
+
+    private static double[] Seasonal(int n, int seed)
+    {
+        var rng = new Random(seed);
+        var values = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            values[i] = 10 + (5 * Math.Sin(2 * Math.PI * i / 288)) + rng.NextDouble();
+        }
+
+        return values;
+    }
+
+    private static double[] Run(NoveltyNabDetector detector, double[] values)
+    {
+        var scores = new double[values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            scores[i] = detector.Score(NabTestData.Epoch.AddMinutes(5 * i), values[i]);
+        }
+
+        return scores;
+    }
+}
