@@ -19,6 +19,45 @@ trap cleanup EXIT
 # Servers: none are needed by the embedded engine's tests yet. Later suites (RabbitMQ, PostgreSQL,
 # slapd, rsyslog, npm peers) install and start here, each on a free loopback port with a temp dir.
 
+# --- Response connector peers (Tests/Response): OpenLDAP slapd + ldap-utils from Debian, and the npm SCIM and
+# OAuth/OIDC servers of Tests/peers/*. The tests start their own servers on free loopback ports; this only installs.
+# Idempotent: quick when everything is there.
+install_peers() {
+  if ! command -v slapd >/dev/null 2>&1 && [ ! -x /usr/sbin/slapd ] || ! command -v ldapsearch >/dev/null 2>&1; then
+    echo "== install slapd ldap-utils"
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo -n"; fi
+    # No debconf questions, no initial database: the tests write their own configuration.
+    echo "slapd slapd/no_configuration boolean true" | $sudo debconf-set-selections 2>/dev/null || true
+    if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends slapd ldap-utils; } \
+        > "$run_dir/apt.log" 2>&1; then
+      tail -20 "$run_dir/apt.log" >&2
+      echo "test.sh: could not install slapd and ldap-utils (apt-get, see above)" >&2
+      return 1
+    fi
+  fi
+  local peer
+  for peer in Tests/peers/scim Tests/peers/oidc; do
+    if [ ! -d "$peer/node_modules" ] || [ "$peer/package-lock.json" -nt "$peer/node_modules/.package-lock.json" ]; then
+      echo "== npm ci $peer"
+      if ! command -v npm >/dev/null 2>&1; then
+        echo "test.sh: npm is required for the test peers in $peer (Node.js 20 or later)" >&2
+        return 1
+      fi
+      if ! (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error) > "$run_dir/npm.log" 2>&1; then
+        tail -20 "$run_dir/npm.log" >&2
+        echo "test.sh: npm ci failed in $peer (see above)" >&2
+        return 1
+      fi
+    fi
+  done
+}
+if ! install_peers; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+# --- end of response connector peers
+
 echo "== build"
 if ! dotnet build AnomalyZT.sln -c Release -warnaserror -nologo -v quiet > "$run_dir/build.log" 2>&1; then
   grep -E "error|warning" "$run_dir/build.log" | sort -u | head -50
