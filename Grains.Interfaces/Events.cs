@@ -40,6 +40,9 @@ public enum PrincipalSource : byte
 /// <param name="BytesOut">Bytes returned to the principal (data pulled out).</param>
 /// <param name="Node">Node that served the request, when known.</param>
 /// <param name="SessionId">Session, token or request correlation id, when known.</param>
+/// <param name="Token">The OAuth access token the request carried, when the shipper sends it (generic <c>token</c>
+/// field). Ingest moves it to the in-memory token vault (for <c>revoke_token</c>) and clears it before the event enters
+/// the runtime, so it is never stored, snapshotted or dead-lettered.</param>
 public readonly record struct AccessEvent(
     long TimestampMs,
     string Principal,
@@ -53,7 +56,8 @@ public readonly record struct AccessEvent(
     long BytesIn,
     long BytesOut,
     string? Node,
-    string? SessionId);
+    string? SessionId,
+    string? Token = null);
 
 /// <summary>One network flow (NetFlow/IPFIX record, Zeek conn.log line, VPC flow record).</summary>
 /// <param name="TimestampMs">Flow start, Unix milliseconds UTC.</param>

@@ -36,10 +36,11 @@ internal sealed class GenericParser(FieldMap map, IngestOptions options) : JsonL
     private const int Power = 26;
     private const int Pod = 27;
     private const int Namespace = 28;
+    private const int Token = 29;
 
     // Strings by field id; numbers by field id (unused slots stay 0).
-    private readonly Utf8Slice[] _text = new Utf8Slice[Namespace + 1];
-    private readonly long[] _count = new long[Namespace + 1];
+    private readonly Utf8Slice[] _text = new Utf8Slice[Token + 1];
+    private readonly long[] _count = new long[Token + 1];
     private long _time;
     private bool _hasTime;
     private byte _protocol;
@@ -58,7 +59,7 @@ internal sealed class GenericParser(FieldMap map, IngestOptions options) : JsonL
         new("orig_bytes", OrigBytes), new("resp_bytes", RespBytes), new("packets", Packets),
         new("duration_ms", DurationMs), new("exporter", Exporter), new("gpu_uuid", GpuUuid), new("gpu", Gpu),
         new("util", Util), new("mem_used_mib", MemUsed), new("power_w", Power), new("pod", Pod),
-        new("namespace", Namespace),
+        new("namespace", Namespace), new("token", Token),
     ];
 
     /// <summary>The documented <c>principal</c> field.</summary>
@@ -187,7 +188,7 @@ internal sealed class GenericParser(FieldMap map, IngestOptions options) : JsonL
         evt = EngineEvent.From(new AccessEvent(
             _time, principal, principalSource, sourceIp, Text(_text[UserAgent], line), SharedText(_text[Action], line),
             Text(_text[Resource], line), outcome, (int)_count[Status], _count[BytesIn], _count[BytesOut],
-            Text(_text[Node], line), Text(_text[Session], line)));
+            Text(_text[Node], line), Text(_text[Session], line), Text(_text[Token], line)));
         return LineStatus.Event;
     }
 

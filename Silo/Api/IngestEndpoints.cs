@@ -57,6 +57,27 @@ internal static class IngestEndpoints
     /// <summary>Rate-limiter policy that bounds bodies decoded at once (each holds its events in memory).</summary>
     public const string ConcurrencyPolicy = "ingest-bodies";
 
+    /// <summary>Appends a decoded batch; access tokens go to the vault (for revoke_token) and never into the runtime.</summary>
+    private static void AddWithoutTokens(ReadOnlySpan<EngineEvent> batch, PooledList<EngineEvent> events, Response.TokenVault tokens)
+    {
+        var start = events.Count;
+        events.AddRange(batch);
+        var added = events.From(start);
+        for (var i = 0; i < added.Length; i++)
+        {
+            if (added[i].Kind == EventKind.Access && added[i].Access.Token is { Length: > 0 } token)
+            {
+                var access = added[i].Access;
+                if (access.PrincipalSource == PrincipalSource.Field)
+                {
+                    tokens.Remember(access.Principal, token);
+                }
+
+                added[i] = EngineEvent.From(access with { Token = null });
+            }
+        }
+    }
+
     private static async Task<IResult> HandleAsync(
         string format,
         HttpContext http,
@@ -65,6 +86,7 @@ internal static class IngestEndpoints
         IOptions<IngestOptions> options,
         RuntimeMetrics metrics,
         TimeProvider time,
+        Response.TokenVault tokens,
         CancellationToken ct)
     {
         using var activity = RuntimeMetrics.Activity.StartActivity("ingest");
@@ -96,7 +118,7 @@ internal static class IngestEndpoints
             var notAfter = time.GetUtcNow().ToUnixTimeMilliseconds() + (options.Value.MaxFutureSkewSeconds * 1000L);
             summary = await decoder.DecodeAsync(reader, canonical, batch =>
             {
-                events.AddRange(batch.Events);
+                AddWithoutTokens(batch.Events, events, tokens);
                 rejected.AddRange(batch.Rejected);
                 return ValueTask.CompletedTask;
             }, 4096, ct, notAfter).ConfigureAwait(false);
@@ -157,6 +179,9 @@ internal sealed class PooledList<T> : IDisposable
     public ReadOnlySpan<T> Span => _items.AsSpan(0, _count);
 
     public int Count => _count;
+
+    /// <summary>The items from <paramref name="start"/> on, to change in place.</summary>
+    public Span<T> From(int start) => _items.AsSpan(start, _count - start);
 
     public void AddRange(ReadOnlySpan<T> items)
     {

@@ -120,6 +120,7 @@ public static partial class SiloHost
     {
         services.AddOptions<ResponseOptions>().BindConfiguration(ResponseOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ResponseOptions>, ResponseOptionsValidator>();
+        services.AddSingleton(sp => new TokenVault(sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new ResponseMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddSingleton<IResponseStore>(sp => (IResponseStore)sp.GetRequiredService<IStateStore>());
         services.AddSingleton(_ => new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
@@ -145,7 +146,8 @@ public static partial class SiloHost
             sp.GetRequiredService<ConnectorRegistry>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ResponseMetrics>(),
-            sp.GetRequiredService<ILogger<Responder>>()));
+            sp.GetRequiredService<ILogger<Responder>>(),
+            sp.GetRequiredService<TokenVault>()));
         services.AddSingleton(sp => new ActionExecutor(
             sp.GetRequiredService<IResponseStore>(),
             sp.GetRequiredService<ConnectorRegistry>(),

@@ -32,6 +32,7 @@ public sealed partial class Responder : IDisposable
     private readonly TimeProvider _time;
     private readonly ResponseMetrics _metrics;
     private readonly ILogger _logger;
+    private readonly TokenVault? _tokens;
     private readonly Dictionary<string, IdentityRisk> _risks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ConnectorBreaker> _breakers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _detectedAt = new(StringComparer.Ordinal);
@@ -39,8 +40,11 @@ public sealed partial class Responder : IDisposable
     private long? _position;
 
     /// <summary>Creates the responder; nothing is read until <see cref="RunOnceAsync"/>.</summary>
-    public Responder(IResponseStore store, ResponsePolicySource policy, ConnectorRegistry connectors, TimeProvider time, ResponseMetrics metrics, ILogger<Responder> logger)
+    public Responder(
+        IResponseStore store, ResponsePolicySource policy, ConnectorRegistry connectors, TimeProvider time, ResponseMetrics metrics,
+        ILogger<Responder> logger, TokenVault? tokens = null)
     {
+        _tokens = tokens;
         _store = store;
         _policy = policy;
         _connectors = connectors;
@@ -264,6 +268,19 @@ public sealed partial class Responder : IDisposable
             // One-shot actions have nothing to undo; their TTL is a cool-down, an hour when none is set.
             var ttlMinutes = step.TtlMinutes == 0 && ResponseAction.IsOneShot(step.Action) ? OneShotCooldownMinutes : step.TtlMinutes;
             var ttlMs = (long)(ttlMinutes * 60_000);
+            string? token = null;
+            var lastError = string.Empty;
+            if (step.Action == ResponseActionKind.RevokeToken && state is ResponseActionState.Queued or ResponseActionState.PendingApproval)
+            {
+                token = _tokens?.Latest(trigger.EntityId);
+                if (token is null)
+                {
+                    state = ResponseActionState.Failed;
+                    heldBy = string.Empty;
+                    lastError = $"no access token of {trigger.EntityId} was seen in the last {TokenVault.MaxAge.TotalHours:0} h (tokens are kept in memory only; ship them in the generic 'token' field)";
+                }
+            }
+
             var action = new ResponseAction
             {
                 Id = ActionId(trigger.EntityId, rule.Name, connector, step.Action, stepIndex, trigger.Id),
@@ -286,6 +303,8 @@ public sealed partial class Responder : IDisposable
                 CreatedAtMs = now,
                 UpdatedAtMs = now,
                 NextAttemptAtMs = now,
+                Token = token,
+                LastError = lastError,
             };
             actions.Add(action);
             existing.Add(action);
@@ -294,6 +313,7 @@ public sealed partial class Responder : IDisposable
                 ResponseActionState.DryRun => "dry run: " + why,
                 ResponseActionState.PendingApproval when heldBy == HoldReasons.Breaker => $"held for approval: the {connector} breaker is open; " + why,
                 ResponseActionState.PendingApproval => "awaiting approval: " + why,
+                ResponseActionState.Failed => lastError,
                 _ => why,
             };
             audit.Add(new AuditEntry(action.Id, AuditEvents.Recorded, Actors.Policy, detail));
