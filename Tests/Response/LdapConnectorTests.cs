@@ -156,6 +156,39 @@ public sealed class LdapConnectorTests(LdapServerFixture ldap) : IClassFixture<L
     }
 
     [Fact]
+    public async Task Disable_ServerThatNeverAnswers_CapsTheAbandonedCallsAndReleasesThemWhenItCloses()
+    {
+        var connector = default(LdapConnector);
+        await using (var silent = new SilentTcpServer())
+        {
+            var options = ldap.ConnectorOptions(TimeSpan.FromMilliseconds(300));
+            options.Port = silent.Port;
+            connector = Connector(options);
+            for (var i = 0; i < LdapConnector.MaxAbandoned; i++)
+            {
+                Assert.Equal(DeliveryStatus.Retry, (await connector.ExecuteAsync(Disable("ivan"), Ct)).Status);
+            }
+
+            var clock = Stopwatch.StartNew();
+            var capped = await connector.ExecuteAsync(Disable("ivan"), Ct);
+
+            Assert.Equal(DeliveryStatus.Retry, capped.Status);
+            Assert.Contains("timed out and have not returned yet", capped.Detail, StringComparison.Ordinal);
+            Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromMilliseconds(250));
+            Assert.Equal(LdapConnector.MaxAbandoned, connector.Abandoned);
+        }
+
+        // The server closed its connections: the blocked binds fail and their threads end.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (connector.Abandoned > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50, Ct);
+        }
+
+        Assert.Equal(0, connector.Abandoned);
+    }
+
+    [Fact]
     public async Task Disable_Cancelled_ThrowsPromptly()
     {
         await using var silent = new SilentTcpServer();

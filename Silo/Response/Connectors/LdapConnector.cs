@@ -1,6 +1,7 @@
 using System.DirectoryServices.Protocols;
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 using AnomalyZT.Grains.Interfaces;
@@ -14,13 +15,22 @@ namespace AnomalyZT.Silo.Response.Connectors;
 /// <remarks>The entry is <see cref="ConnectorOptions.UserDnTemplate"/> with <c>{user}</c> replaced by the mapped user
 /// name, escaped as an RDN value (RFC 4514). The connector binds simply as <see cref="ConnectorOptions.BindDn"/> over
 /// <c>ldap://</c>, or LDAPS when <see cref="ConnectorOptions.UseTls"/>. The blocking LDAP calls run on a dedicated
-/// thread, bounded by <see cref="ConnectorOptions.Timeout"/>; the caller stops waiting when cancelled.</remarks>
+/// thread; the caller waits at most <see cref="ConnectorOptions.Timeout"/> (then <see cref="DeliveryStatus.Retry"/>)
+/// and stops waiting at once when cancelled. The port is reached asynchronously first, so an unreachable host costs
+/// no thread.</remarks>
 public sealed class LdapConnector : IIdpConnector
 {
     private const string UserPlaceholder = "{user}";
 
+    /// <summary>Most abandoned LDAP calls of one connector. The library's bind does not honour a timeout, so against a
+    /// server that accepts connections and never answers, a call the caller gave up on (timeout, cancellation) keeps
+    /// its thread until the server closes the connection; while this many are still running, new calls retry at once
+    /// instead of starting more threads. Calls that return in time are not limited.</summary>
+    internal const int MaxAbandoned = 4;
+
     private readonly ConnectorOptions _options;
     private readonly Regex? _subjectPattern;
+    private int _abandoned;
 
     /// <summary>Creates the connector.</summary>
     /// <param name="name">The configured name (key under <c>Response:Connectors</c>).</param>
@@ -112,8 +122,20 @@ public sealed class LdapConnector : IIdpConnector
         }
 
         ct.ThrowIfCancellationRequested();
-        var dn = UserDn(user);
         var deadline = DateTime.UtcNow + _options.Timeout;
+
+        // A host that drops packets would hold the blocking connect for minutes: reach the port asynchronously first.
+        if (await ProbeAsync(deadline, ct).ConfigureAwait(false) is { } unreachable)
+        {
+            return unreachable;
+        }
+
+        if (Volatile.Read(ref _abandoned) >= MaxAbandoned)
+        {
+            return new(DeliveryStatus.Retry, FormattableString.Invariant($"{MaxAbandoned} earlier LDAP calls to {Endpoint} timed out and have not returned yet"));
+        }
+
+        var dn = UserDn(user);
         var work = Task.Factory.StartNew(
             () => Deliver(dn, user, request.Restore, password, deadline, ct),
             CancellationToken.None,
@@ -121,15 +143,27 @@ public sealed class LdapConnector : IIdpConnector
             TaskScheduler.Default);
         try
         {
-            // The LDAP calls have their own timeouts; this bounds the wait if the library does not honour them.
-            var result = await work.WaitAsync(_options.Timeout + TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
+            // Searches and modifications have their own timeouts, the bind has none: this bounds the wait for it.
+            var left = deadline - DateTime.UtcNow;
+            var result = await work.WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, ct).ConfigureAwait(false);
             return SecretScrubber.Scrub(result, password);
         }
         catch (TimeoutException)
         {
-            return new(DeliveryStatus.Retry, FormattableString.Invariant($"LDAP call timed out after {_options.Timeout.TotalSeconds:0.###} s"));
+            Abandon(work);
+            return new(DeliveryStatus.Retry, FormattableString.Invariant($"LDAP call to {Endpoint} timed out after {_options.Timeout.TotalSeconds:0.###} s"));
+        }
+        catch (OperationCanceledException)
+        {
+            Abandon(work);
+            throw;
         }
     }
+
+    /// <summary>Calls of this connector that timed out or were cancelled and are still running.</summary>
+    internal int Abandoned => Volatile.Read(ref _abandoned);
+
+    private string Endpoint => FormattableString.Invariant($"{(_options.UseTls ? "ldaps" : "ldap")}://{_options.Host}:{_options.Port}");
 
     /// <summary><paramref name="value"/> escaped as an attribute value of a DN string (RFC 4514 §2.4): <c>"+,;&lt;&gt;\=</c>
     /// with a backslash, a leading space or <c>#</c> and a trailing space with a backslash, NUL and other control
@@ -276,6 +310,34 @@ public sealed class LdapConnector : IIdpConnector
         var detail = FormattableString.Invariant($"{what}LDAP {code} ({(int)code})")
             + (string.IsNullOrEmpty(response.ErrorMessage) ? string.Empty : ": " + response.ErrorMessage);
         return new(StatusOf(code), ConnectorSupport.Truncate(detail));
+    }
+
+    /// <summary>Counts <paramref name="work"/> as abandoned until it ends.</summary>
+    private void Abandon(Task<DeliveryResult> work)
+    {
+        Interlocked.Increment(ref _abandoned);
+        _ = work.ContinueWith(_ => Interlocked.Decrement(ref _abandoned), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>Null when a TCP connection to the server opens before <paramref name="deadline"/>; otherwise the retry.</summary>
+    private async Task<DeliveryResult?> ProbeAsync(DateTime deadline, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(Remaining(deadline));
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(_options.Host, _options.Port, timeout.Token).ConfigureAwait(false);
+            return null;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return new(DeliveryStatus.Retry, FormattableString.Invariant($"LDAP server {Endpoint} not reachable within {_options.Timeout.TotalSeconds:0.###} s"));
+        }
+        catch (SocketException ex)
+        {
+            return new(DeliveryStatus.Retry, FormattableString.Invariant($"LDAP server {Endpoint} not reachable: {ex.SocketErrorCode}"));
+        }
     }
 
     private static TimeSpan Remaining(DateTime deadline)

@@ -4,19 +4,10 @@ using AnomalyZT.Grains.Interfaces;
 using AnomalyZT.Silo.Response;
 using AnomalyZT.Silo.Response.Connectors;
 using AnomalyZT.Silo.State;
+using AnomalyZT.Tests.Response.Contracts;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AnomalyZT.Tests.Response.Core;
-
-/// <summary>A wall clock the test moves by hand.</summary>
-internal sealed class ManualClock(DateTimeOffset now) : TimeProvider
-{
-    public DateTimeOffset Now { get; set; } = now;
-
-    public override DateTimeOffset GetUtcNow() => Now;
-
-    public void Advance(TimeSpan by) => Now += by;
-}
 
 /// <summary>A connector that keeps a set of disabled users, like a provider would, and records every call.
 /// Idempotent the way the real ones are: a repeat answers AlreadyInState.</summary>
@@ -60,7 +51,7 @@ internal sealed class ResponseHarness : IAsyncDisposable
 {
     public static readonly DateTimeOffset Start = new(2026, 11, 20, 12, 0, 0, TimeSpan.Zero);
 
-    private ResponseHarness(string directory, string yaml, ManualClock clock, IIdpConnector idp, RecordingConnector idp2)
+    private ResponseHarness(string directory, string yaml, ManualTime clock, IIdpConnector idp, RecordingConnector idp2)
     {
         Directory = directory;
         Yaml = yaml;
@@ -73,7 +64,7 @@ internal sealed class ResponseHarness : IAsyncDisposable
 
     public string Yaml { get; }
 
-    public ManualClock Clock { get; }
+    public ManualTime Clock { get; }
 
     /// <summary>The connector named "idp" (a <see cref="RecordingConnector"/> unless the test passed another).</summary>
     public IIdpConnector First { get; }
@@ -92,12 +83,12 @@ internal sealed class ResponseHarness : IAsyncDisposable
 
     public ResponsePolicySource Policy { get; private set; } = null!;
 
-    public static async Task<ResponseHarness> StartAsync(string responseYaml, string? directory = null, ManualClock? clock = null,
+    public static async Task<ResponseHarness> StartAsync(string responseYaml, string? directory = null, ManualTime? clock = null,
         IIdpConnector? idp = null, RecordingConnector? idp2 = null, int maxAttempts = 3)
     {
         var h = new ResponseHarness(
             directory ?? Path.Combine(Path.GetTempPath(), "anomalyzt-response-" + Guid.NewGuid().ToString("N")),
-            responseYaml, clock ?? new ManualClock(Start), idp ?? new RecordingConnector("idp"), idp2 ?? new RecordingConnector("idp2"));
+            responseYaml, clock ?? new ManualTime(Start), idp ?? new RecordingConnector("idp"), idp2 ?? new RecordingConnector("idp2"));
         await h.OpenAsync(maxAttempts);
         return h;
     }
