@@ -55,10 +55,13 @@ public sealed class ResponseLatencyTests(ScimServerFixture scim, LdapServerFixtu
         var store = silo.App.Services.GetRequiredService<IStateStore>();
         var responses = silo.App.Services.GetRequiredService<IResponseStore>();
         var responder = silo.App.Services.GetRequiredService<Responder>();
-        var t0 = new DateTimeOffset(2026, 11, 20, 0, 0, 0, TimeSpan.Zero);
         for (var round = 0; round < Rounds; round++)
         {
-            var findings = Users.SelectMany(u => new[] { Risky(u, "failures", t0, round), Risky(u, "requests", t0, round) }).ToArray();
+            var findings = Users.SelectMany(u => new[]
+            {
+                Core.ResponseHarness.IdentityFinding(u, "failures", round * 60, Severity.High),
+                Core.ResponseHarness.IdentityFinding(u, "requests", round * 60, Severity.High),
+            }).ToArray();
             await store.CommitAsync(new Checkpoint([], findings, []), Ct);
             await responder.OnFindingsCommittedAsync(findings); // what the runtime does after its commit
 
@@ -98,30 +101,6 @@ public sealed class ResponseLatencyTests(ScimServerFixture scim, LdapServerFixtu
         await File.WriteAllTextAsync(Path.Combine(Path.GetTempPath(), "anomalyzt-response-latency.txt"), report + Environment.NewLine, Ct);
     }
 
-    private static Finding Risky(string user, string feature, DateTimeOffset t0, int round)
-    {
-        var bucket = t0.AddHours(round).ToUnixTimeMilliseconds();
-        return new Finding
-        {
-            Id = Finding.ComputeId(EntityKind.Identity, user, "robust_level", feature, bucket),
-            EntityKind = EntityKind.Identity,
-            EntityId = user,
-            Detector = "robust_level",
-            Feature = feature,
-            BucketStartMs = bucket,
-            BucketSeconds = 600,
-            Observed = 100,
-            Expected = 1,
-            Lower = 0,
-            Upper = 5,
-            Score = 20,
-            PValue = 1e-9,
-            Severity = Severity.High,
-            ConfigVersion = "latency",
-            BaselineCount = 50,
-            Explanation = "load run",
-        };
-    }
 
     private static double Percentile(double[] sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
 }

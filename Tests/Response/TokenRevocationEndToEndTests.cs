@@ -96,28 +96,5 @@ public sealed class TokenRevocationEndToEndTests(OidcServerFixture oidc) : IClas
         Assert.Contains("no access token of " + Identity, failed[0].LastError, StringComparison.Ordinal);
     }
 
-    private static Finding Risky(string feature)
-    {
-        var bucket = new DateTimeOffset(2026, 11, 20, 10, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
-        return new Finding
-        {
-            Id = Finding.ComputeId(EntityKind.Identity, Identity, "robust_level", feature, bucket),
-            EntityKind = EntityKind.Identity,
-            EntityId = Identity,
-            Detector = "robust_level",
-            Feature = feature,
-            BucketStartMs = bucket,
-            BucketSeconds = 600,
-            Observed = 100,
-            Expected = 1,
-            Lower = 0,
-            Upper = 5,
-            Score = 20,
-            PValue = 1e-9,
-            Severity = Severity.High,
-            ConfigVersion = "token",
-            BaselineCount = 50,
-            Explanation = "test",
-        };
-    }
+    private static Finding Risky(string feature) => Core.ResponseHarness.IdentityFinding(Identity, feature, 0, Severity.High);
 }
