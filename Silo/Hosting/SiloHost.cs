@@ -217,7 +217,7 @@ public static partial class SiloHost
     }
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning,
-        Message = "No API keys configured: generated admin, shipper and viewer keys; read them once from {Path} (owner-only), then configure Auth:Keys")]
+        Message = "No API keys configured: generated admin, shipper, viewer and responder keys; read them once from {Path} (owner-only), then configure Auth:Keys")]
     private static partial void LogInitialKeys(ILogger logger, string path);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Using {Count} generated API keys from {Path}")]

@@ -25,11 +25,13 @@ internal static class InitialKeys
         var admin = NewKey("azt_admin_");
         var shipper = NewKey("azt_ship_");
         var viewer = NewKey("azt_view_");
+        var responder = NewKey("azt_resp_");
         var keys = new List<ApiKeyEntry>
         {
             new() { Name = "initial-admin", Role = Roles.Admin, Sha256 = ApiKeyRegistry.Hash(admin) },
             new() { Name = "initial-shipper", Role = Roles.Shipper, Sha256 = ApiKeyRegistry.Hash(shipper) },
             new() { Name = "initial-viewer", Role = Roles.Viewer, Sha256 = ApiKeyRegistry.Hash(viewer) },
+            new() { Name = "initial-responder", Role = Roles.Responder, Sha256 = ApiKeyRegistry.Hash(responder) },
         };
 
         var clearPath = Path.Combine(dataDirectory, ClearFile);
@@ -38,6 +40,7 @@ internal static class InitialKeys
             .Append("admin=").AppendLine(admin)
             .Append("shipper=").AppendLine(shipper)
             .Append("viewer=").AppendLine(viewer)
+            .Append("responder=").AppendLine(responder)
             .ToString();
         WriteOwnerOnly(clearPath, text);
         WriteOwnerOnly(keysPath, System.Text.Json.JsonSerializer.Serialize(keys, Serialization.AnomalyJsonContext.Default.ListApiKeyEntry));
