@@ -42,9 +42,12 @@ public sealed partial class SqliteStateStoreTests : IAsyncDisposable
         Assert.Equal(SqliteMigrations.Latest, await store.SchemaVersionAsync(Ct));
         await using var side = OpenSide();
         var tables = await StringsAsync(side, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name;");
-        Assert.Equal(["dead_letters", "findings", "grain_snapshots", "schema_migrations"], tables);
+        Assert.Equal(["audit_log", "consumer_cursors", "dead_letters", "findings", "grain_snapshots", "identity_risk", "response_actions", "schema_migrations"], tables);
         var indexes = await StringsAsync(side, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_%' ORDER BY name;");
-        Assert.Equal(["ix_findings_bucket_id", "ix_findings_detector", "ix_findings_entity", "ix_grain_snapshots_partition"], indexes);
+        Assert.Equal(
+            ["ix_findings_bucket_id", "ix_findings_detector", "ix_findings_entity", "ix_grain_snapshots_partition",
+             "ix_response_actions_created", "ix_response_actions_identity", "ix_response_actions_state"],
+            indexes);
         Assert.Equal(["wal"], await StringsAsync(side, "PRAGMA journal_mode;"));
     }
 
