@@ -56,6 +56,7 @@ public static partial class SiloHost
         {
             var alerts = sp.GetRequiredService<AlertFileWriter>();
             var responder = sp.GetRequiredService<Responder>();
+            var siem = sp.GetRequiredService<Siem.SiemService>();
             return new EmbeddedRuntime(
                 sp.GetRequiredService<IOptions<EmbeddedRuntimeOptions>>().Value,
                 sp.GetRequiredService<DetectionConfig>(),
@@ -64,6 +65,7 @@ public static partial class SiloHost
                 {
                     await alerts.WriteAsync(findings).ConfigureAwait(false);
                     await responder.OnFindingsCommittedAsync(findings).ConfigureAwait(false);
+                    siem.Wake();
                 },
                 sp.GetRequiredService<RuntimeMetrics>(),
                 sp.GetRequiredService<TimeProvider>(),
@@ -71,6 +73,11 @@ public static partial class SiloHost
         });
         services.AddHostedService<RuntimeHostedService>();
         services.AddHostedService<ResponseHostedService>();
+        services.AddOptions<Siem.SiemOptions>().BindConfiguration(Siem.SiemOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<Siem.SiemOptions>, SiemOptionsValidator>();
+        services.AddSingleton(sp => new Siem.SiemMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddSingleton<Siem.SiemService>();
+        services.AddHostedService(sp => sp.GetRequiredService<Siem.SiemService>());
         services.AddSingleton<DetectionConfigWatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<DetectionConfigWatcher>());
 
@@ -113,6 +120,7 @@ public static partial class SiloHost
         app.MapIngest();
         app.MapQueries();
         app.MapResponse();
+        app.MapSiem();
         return app;
     }
 
@@ -308,6 +316,20 @@ internal sealed class ResponseOptionsValidator : IValidateOptions<ResponseOption
         if (e.PollInterval < TimeSpan.FromMilliseconds(50) || o.PollInterval < TimeSpan.FromMilliseconds(50))
         {
             errors.Add($"Response:PollInterval ({o.PollInterval}) and Response:Executor:PollInterval ({e.PollInterval}) must be at least 00:00:00.05");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+internal sealed class SiemOptionsValidator : IValidateOptions<Siem.SiemOptions>
+{
+    public ValidateOptionsResult Validate(string? name, Siem.SiemOptions o)
+    {
+        var errors = o.Sinks.SelectMany(s => s.Value.Validate(s.Key)).ToList();
+        if (o.PollInterval < TimeSpan.FromMilliseconds(50))
+        {
+            errors.Add($"Siem:PollInterval is {o.PollInterval}; it must be at least 00:00:00.05");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

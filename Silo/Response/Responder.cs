@@ -143,6 +143,7 @@ public sealed partial class Responder : IDisposable
         var findings = new List<Finding>();
         var audit = new List<AuditEntry>();
         var existingByIdentity = new Dictionary<string, List<ResponseAction>>(StringComparer.Ordinal);
+        var riskChanges = new List<Siem.RiskChange>();
         foreach (var stored in batch)
         {
             var f = stored.Finding;
@@ -153,6 +154,7 @@ public sealed partial class Responder : IDisposable
             }
 
             var risk = await LoadAsync(f.EntityId, ct).ConfigureAwait(false);
+            var before = risk.ValueAt(Math.Max(risk.AsOfMs, f.BucketStartMs + (f.BucketSeconds * 1000L)), policy.Risk);
             if (!risk.Add(f, policy.Risk))
             {
                 continue;
@@ -160,6 +162,7 @@ public sealed partial class Responder : IDisposable
 
             changed[f.EntityId] = risk;
             var value = risk.ValueAt(risk.AsOfMs, policy.Risk);
+            riskChanges.Add(new Siem.RiskChange(f.EntityId, Math.Round(before, 3), Math.Round(value, 3), risk.AsOfMs, f.Id));
             var shares = risk.Explain(risk.AsOfMs, policy.Risk);
             var rules = policy.Matching(f.EntityId, value, shares).ToList();
             if (rules.Count == 0)
@@ -194,7 +197,7 @@ public sealed partial class Responder : IDisposable
 
         var risks = changed.Values.Select(r => new RiskRecord(r.IdentityId, r.AsOfMs,
             JsonSerializer.Serialize(r.Contributions.ToList(), AnomalyJsonContext.Default.ListRiskContribution))).ToList();
-        var recorded = await _store.CommitResponseAsync(new ResponseCommit(CursorName, batch[^1].Seq, risks, actions, findings, audit), ct)
+        var recorded = await _store.CommitResponseAsync(new ResponseCommit(CursorName, batch[^1].Seq, risks, actions, findings, audit, riskChanges), ct)
             .ConfigureAwait(false);
         foreach (var a in actions)
         {

@@ -43,13 +43,15 @@ public sealed record RiskRecord(string IdentityId, long AsOfMs, string Json);
 /// <param name="Actions">New actions.</param>
 /// <param name="Findings">Findings the guardrails raised (e.g. an open breaker).</param>
 /// <param name="Audit">Audit lines (lines of actions that were already stored are dropped).</param>
+/// <param name="RiskChanges">Risk changes to publish as SIEM records.</param>
 public sealed record ResponseCommit(
     string Cursor,
     long Position,
     IReadOnlyList<RiskRecord> Risks,
     IReadOnlyList<ResponseAction> Actions,
     IReadOnlyList<Finding> Findings,
-    IReadOnlyList<AuditEntry> Audit);
+    IReadOnlyList<AuditEntry> Audit,
+    IReadOnlyList<Siem.RiskChange>? RiskChanges = null);
 
 /// <summary>Filters of an actions query; null matches everything.</summary>
 /// <param name="State">Only actions in this state.</param>
@@ -103,4 +105,26 @@ public interface IResponseStore
 
     /// <summary>Up to <paramref name="limit"/> audit lines after <paramref name="afterSeq"/>, in order.</summary>
     Task<IReadOnlyList<AuditRecord>> AuditAfterAsync(long afterSeq, int limit, CancellationToken ct);
+}
+
+/// <summary>A SIEM record with its position in the record stream.</summary>
+/// <param name="Seq">Position; increases with every record.</param>
+/// <param name="Record">The record.</param>
+public sealed record StoredRecord(long Seq, Siem.SiemRecord Record);
+
+/// <summary>The SIEM record stream: every finding, action event and risk change, appended in the transaction that made
+/// it, in one order that sinks follow with durable cursors.</summary>
+public interface IRecordStore
+{
+    /// <summary>Up to <paramref name="limit"/> (1..1000) records after position <paramref name="afterSeq"/>, in order.</summary>
+    Task<IReadOnlyList<StoredRecord>> RecordsAfterAsync(long afterSeq, int limit, CancellationToken ct);
+
+    /// <summary>The newest record position (0 when there are none).</summary>
+    Task<long> LatestRecordSeqAsync(CancellationToken ct);
+
+    /// <summary>The position of consumer <paramref name="name"/>; 0 when it never committed one.</summary>
+    Task<long> CursorAsync(string name, CancellationToken ct);
+
+    /// <summary>Sets the position of consumer <paramref name="name"/>.</summary>
+    Task SetCursorAsync(string name, long position, CancellationToken ct);
 }

@@ -86,6 +86,16 @@ internal static class SqliteMigrations
                 position INTEGER NOT NULL
             );
             """),
+        new(3, """
+            CREATE TABLE siem_records (
+                seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+                id       TEXT    NOT NULL UNIQUE,
+                kind     INTEGER NOT NULL,
+                severity INTEGER NOT NULL,
+                at_ms    INTEGER NOT NULL,
+                json     TEXT    NOT NULL
+            );
+            """),
     ];
 
     /// <summary>The newest schema version this build knows.</summary>

@@ -60,6 +60,7 @@ public sealed partial class SqliteStateStore
             using var transaction = writer.BeginTransaction(deferred: false);
             await UpsertSnapshotsAsync(writer, transaction, checkpoint.Snapshots, ct);
             await InsertFindingsAsync(writer, transaction, checkpoint.Findings, findingJson, ct);
+            await AppendRecordsAsync(writer, transaction, checkpoint.Findings.Select(Siem.SiemRecord.From), ct);
             await AppendDeadLettersAsync(writer, transaction, checkpoint.DeadLetters, ct);
             transaction.Commit();
         }

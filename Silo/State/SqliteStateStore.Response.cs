@@ -77,6 +77,7 @@ public sealed partial class SqliteStateStore : IResponseStore
             }
 
             var byId = commit.Actions.ToDictionary(a => a.Id, StringComparer.Ordinal);
+            var records = new List<Siem.SiemRecord>();
             foreach (var audit in commit.Audit)
             {
                 // Lines about actions this batch tried to record but that were stored before are not repeated.
@@ -87,6 +88,10 @@ public sealed partial class SqliteStateStore : IResponseStore
 
                 var json = action is null ? "{}" : JsonSerializer.Serialize(action, AnomalyJsonContext.Default.ResponseAction);
                 await AppendAuditAsync(writer, transaction, now, audit, json, ct);
+                if (action is not null)
+                {
+                    records.Add(Siem.SiemRecord.From(action, audit.Event, audit.Actor, audit.Detail, now));
+                }
             }
 
             foreach (var risk in commit.Risks)
@@ -104,6 +109,9 @@ public sealed partial class SqliteStateStore : IResponseStore
             }
 
             await InsertFindingsAsync(writer, transaction, commit.Findings, findingJson, ct);
+            records.AddRange(commit.Findings.Select(Siem.SiemRecord.From));
+            records.AddRange((commit.RiskChanges ?? []).Select(Siem.SiemRecord.From));
+            await AppendRecordsAsync(writer, transaction, records, ct);
             await SetCursorAsync(writer, transaction, commit.Cursor, commit.Position, ct);
             transaction.Commit();
             return inserted;
@@ -144,6 +152,7 @@ public sealed partial class SqliteStateStore : IResponseStore
             }
 
             await AppendAuditAsync(writer, transaction, now, audit, json, ct);
+            await AppendRecordsAsync(writer, transaction, [Siem.SiemRecord.From(updated, audit.Event, audit.Actor, audit.Detail, now)], ct);
             transaction.Commit();
             return true;
         }
