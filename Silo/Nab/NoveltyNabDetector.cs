@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace AnomalyZT.Silo.Nab;
 
 /// <summary>Parameters of <see cref="NoveltyNabDetector"/>; the defaults are the corpus-wide NAB tuning.</summary>
@@ -41,6 +43,29 @@ public sealed record NoveltyOptions
     /// <summary>Context novelty: distance (L∞, as a share of the levels) from the current word to the nearest word
     /// seen before that counts as one unit of evidence.</summary>
     public double ContextCut { get; init; } = 0.17;
+
+    /// <summary>Recent range novelty is weighed against the largest recent excess of this many preceding rows: a series
+    /// whose bursts routinely overshoot their recent range earns less evidence for one more such burst.</summary>
+    public int ExcessRows { get; init; } = 1000;
+
+    /// <summary>An excess below this share of the largest preceding one (see <see cref="ExcessRows"/>) is attenuated.</summary>
+    public double ExcessShare { get; init; } = 0.5;
+
+    /// <summary>The attenuation is (excess / (share · largest))^power; 0 turns it off.</summary>
+    public double ExcessPower { get; init; } = 1;
+
+    /// <summary>Seasonal novelty: the |value − value one period ago| beyond its running maximum (since the period was
+    /// found), as a share of the running range, that counts as one unit of evidence.</summary>
+    public double SeasonalCut { get; init; } = 0.03;
+
+    /// <summary>Seasonal novelty: the longest period looked for, in rows; 0 turns the part off.</summary>
+    public int MaxPeriod { get; init; } = 700;
+
+    /// <summary>Seasonal novelty: the period is re-estimated every this many rows (from the last 3·<see cref="MaxPeriod"/> rows).</summary>
+    public int PeriodEvery { get; init; } = 1000;
+
+    /// <summary>Seasonal novelty: the smallest autocorrelation at a peak for a period to be accepted.</summary>
+    public double MinAutocorrelation { get; init; } = 0.75;
 }
 
 /// <summary>
@@ -53,8 +78,9 @@ public sealed record NoveltyOptions
 /// Reports <c>g/(1 + g)</c> for the strongest evidence <c>g</c>; suppression of repeats is left to the caller.
 /// </summary>
 /// <remarks>
-/// No look-ahead: every quantity is a running one (all-time min/max, sliding extremes, words already seen). Memory is
-/// the series itself (the context words are re-quantised from it when the range grows) plus the distinct words.
+/// No look-ahead: every quantity is a running one (all-time min/max, sliding extremes, words already seen, the
+/// period estimated from rows already seen). Memory is the series itself (the context words are re-quantised from it
+/// when the range grows) plus the distinct words; the period estimate costs O(3·MaxPeriod²) every PeriodEvery rows.
 /// </remarks>
 public sealed class NoveltyNabDetector : INabDetector
 {
@@ -68,6 +94,8 @@ public sealed class NoveltyNabDetector : INabDetector
     private readonly SlidingExtreme _recentMin;
     private readonly SlidingExtreme _longMax;
     private readonly SlidingExtreme _longMin;
+    private readonly SlidingExtreme _excessMax;
+    private readonly Seasonal _seasonal;
     private readonly HashSet<long> _seen = [];
     private readonly List<byte> _words = [];
     private readonly byte[] _current;
@@ -95,9 +123,17 @@ public sealed class NoveltyNabDetector : INabDetector
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Blocks, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.Blocks, MaxBlocks, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BlockRows, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.ExcessRows, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.MaxPeriod, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.PeriodEvery, 1, nameof(options));
         if (!(options.GlobalCut > 0 && options.RecentCut > 0 && options.ContextCut > 0 && options.GlobalCap > 0 && options.RecentSlack >= 0))
         {
             throw new ArgumentOutOfRangeException(nameof(options), "cuts and the cap must be positive and the slack not negative");
+        }
+
+        if (!(options.SeasonalCut > 0 && options.ExcessShare > 0 && options.ExcessPower >= 0 && options.MinAutocorrelation is > 0 and < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "the seasonal cut and excess share must be positive, the power not negative, the autocorrelation in (0, 1)");
         }
 
         _o = options;
@@ -106,6 +142,8 @@ public sealed class NoveltyNabDetector : INabDetector
         _longMax = new SlidingExtreme(options.LongRows, max: true);
         _longMin = new SlidingExtreme(options.LongRows, max: false);
         _current = new byte[options.Blocks];
+        _excessMax = new SlidingExtreme(options.ExcessRows, max: true);
+        _seasonal = new Seasonal(options);
     }
 
     /// <inheritdoc />
@@ -121,9 +159,10 @@ public sealed class NoveltyNabDetector : INabDetector
         _prefix.Add(_prefix[^1] + value);
         var scoring = index >= _o.Warmup;
         var evidence = 0.0;
+        var recent = RecentEvidence(index, value);
         if (scoring)
         {
-            evidence = Math.Max(GlobalEvidence(value), RecentEvidence(value));
+            evidence = Math.Max(GlobalEvidence(value), recent);
         }
 
         if (value < _min)
@@ -139,6 +178,8 @@ public sealed class NoveltyNabDetector : INabDetector
         // The context part learns from the first row it can form a word; it scores like the others after the warm-up.
         var context = ContextEvidence(scoring);
         evidence = Math.Max(evidence, context);
+        var seasonal = _seasonal.Evidence(_values, _max - _min, scoring);
+        evidence = Math.Max(evidence, seasonal);
         _recentMax.Add(index, value);
         _recentMin.Add(index, value);
         _longMax.Add(index, value);
@@ -158,7 +199,8 @@ public sealed class NoveltyNabDetector : INabDetector
         return excess <= 0 ? 0 : Math.Min(excess, _o.GlobalCap) / _o.GlobalCut;
     }
 
-    private double RecentEvidence(double value)
+    // Updates the sliding maximum of recent excesses on every row (the warm-up included) and returns the evidence.
+    private double RecentEvidence(int index, double value)
     {
         if (_recentMax.IsEmpty)
         {
@@ -175,6 +217,8 @@ public sealed class NoveltyNabDetector : INabDetector
 
         var up = value - max >= min - value;
         var excess = Math.Max(value - max, min - value) / range;
+        var usual = _excessMax.IsEmpty ? 0 : _o.ExcessShare * _excessMax.Value;
+        _excessMax.Add(index, Math.Max(excess, 0));
         if (excess <= 0)
         {
             return 0;
@@ -186,7 +230,9 @@ public sealed class NoveltyNabDetector : INabDetector
             return 0;
         }
 
-        return Math.Min(excess, 1) / _o.RecentCut;
+        // A burst no larger than the ones this series keeps producing is weaker evidence.
+        var attenuation = excess >= usual ? 1 : Math.Pow(excess / usual, _o.ExcessPower);
+        return Math.Min(excess, 1) / _o.RecentCut * attenuation;
     }
 
     private double ContextEvidence(bool scoring)
@@ -261,6 +307,143 @@ public sealed class NoveltyNabDetector : INabDetector
         }
 
         return key;
+    }
+
+    /// <summary>Seasonal novelty: the period is the highest autocorrelation peak past the first zero crossing (re-estimated
+    /// now and then from rows already seen); the evidence is how far |x(t) − x(t − period)| beats its running maximum.</summary>
+    private sealed class Seasonal(NoveltyOptions o)
+    {
+        private const int Cycles = 3;
+        private const int MinLag = 8;
+        private const int LearnCycles = 2;
+        private const double DropShare = 0.7;
+        private const double KeepShare = 0.9;
+        private const double MaxExcess = 0.5;
+        private int _period = -1;
+        private int _since;
+        private double _maxDiff;
+        private double[] _acf = [];
+        private double[] _centred = [];
+
+        public double Evidence(List<double> values, double range, bool scoring)
+        {
+            var n = values.Count;
+            if (o.MaxPeriod <= 0)
+            {
+                return 0;
+            }
+
+            if (n % o.PeriodEvery == 0)
+            {
+                Estimate(values);
+            }
+
+            if (_period < 0 || n <= _period)
+            {
+                return 0;
+            }
+
+            var diff = Math.Abs(values[n - 1] - values[n - 1 - _period]);
+            _since++;
+            var evidence = 0.0;
+            if (scoring && _since > LearnCycles * _period && diff > _maxDiff && range > 0)
+            {
+                evidence = Math.Min((diff - _maxDiff) / range, MaxExcess) / o.SeasonalCut;
+            }
+
+            _maxDiff = Math.Max(_maxDiff, diff);
+            return evidence;
+        }
+
+        private void Estimate(List<double> values)
+        {
+            var n = values.Count;
+            var maxLag = Math.Min(o.MaxPeriod, n / Cycles);
+            if (maxLag < MinLag)
+            {
+                return;
+            }
+
+            var w = Math.Min(n, Cycles * maxLag);
+            var window = CollectionsMarshal.AsSpan(values)[(n - w)..];
+            var mean = 0.0;
+            foreach (var v in window)
+            {
+                mean += v;
+            }
+
+            mean /= w;
+            if (_centred.Length < w)
+            {
+                _centred = new double[Cycles * o.MaxPeriod];
+                _acf = new double[o.MaxPeriod + 1];
+            }
+
+            var centred = _centred.AsSpan(0, w);
+            for (var i = 0; i < w; i++)
+            {
+                centred[i] = window[i] - mean;
+            }
+
+            var var0 = Dot(centred, centred);
+            if (!(var0 > 0 && double.IsFinite(var0)))
+            {
+                return;
+            }
+
+            for (var lag = 1; lag <= maxLag; lag++)
+            {
+                var c = Dot(centred[lag..], centred[..(w - lag)]);
+                _acf[lag] = c / var0 * w / (w - lag);
+            }
+
+            var first = 1;
+            while (first < maxLag && _acf[first] > 0)
+            {
+                first++;
+            }
+
+            var best = -1;
+            var bestAcf = o.MinAutocorrelation;
+            for (var lag = first; lag <= maxLag; lag++)
+            {
+                if (_acf[lag] > bestAcf && _acf[lag] >= _acf[lag - 1] && (lag == maxLag || _acf[lag] >= _acf[lag + 1]))
+                {
+                    bestAcf = _acf[lag];
+                    best = lag;
+                }
+            }
+
+            if (best < 0)
+            {
+                if (_period > 0 && _acf[_period] < DropShare * o.MinAutocorrelation)
+                {
+                    _period = -1;
+                }
+
+                return;
+            }
+
+            if (_period > 0 && (Math.Abs(best - _period) <= Math.Max(1, _period / 50) || _acf[_period] >= KeepShare * bestAcf))
+            {
+                return;
+            }
+
+            _period = best;
+            _since = 0;
+            _maxDiff = 0;
+        }
+    }
+
+    private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    {
+        var sum = 0.0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            sum += a[i] * b[i];
+        }
+
+        return sum;
     }
 
     /// <summary>The maximum (or minimum) of the last <c>rows</c> values added: a monotonic deque over a ring buffer.</summary>

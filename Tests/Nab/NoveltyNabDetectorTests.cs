@@ -16,6 +16,40 @@ public sealed class NoveltyNabDetectorTests
     }
 
     [Fact]
+    public void Score_MissingDailyPeak_FlaggedByTheSeasonalPart()
+    {
+        var values = Seasonal(3000, seed: 5);
+        for (var i = 2350; i <= 2400; i++)
+        {
+            values[i] = 10.5;
+        }
+
+        var withSeason = Run(new NoveltyNabDetector(), values);
+        var without = Run(new NoveltyNabDetector(new NoveltyOptions { MaxPeriod = 0 }), values);
+        Assert.All(withSeason, s => Assert.True(double.IsFinite(s) && s is >= 0 and <= 1));
+        var flagged = withSeason.Skip(2350).Take(51).Max();
+        Assert.True(flagged > 0.8, $"the missing peak scored {flagged}");
+        Assert.True(flagged > withSeason.Skip(1600).Take(700).Max(), "the missing peak must outscore the normal days before it");
+        Assert.True(flagged > without.Skip(2350).Take(51).Max(), "the seasonal part must add evidence");
+    }
+
+    [Fact]
+    public void Score_RoutineBursts_EarnLessThanAFirstBurst()
+    {
+        var rng = new Random(11);
+        var values = new double[4000];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = 10 + rng.NextDouble() + (i % 500 == 250 ? 30 : 0);
+        }
+
+        var attenuated = Run(new NoveltyNabDetector(new NoveltyOptions { MaxPeriod = 0 }), values);
+        var plain = Run(new NoveltyNabDetector(new NoveltyOptions { MaxPeriod = 0, ExcessPower = 0 }), values);
+        Assert.All(attenuated, s => Assert.True(double.IsFinite(s) && s is >= 0 and <= 1));
+        Assert.True(attenuated.Sum() <= plain.Sum(), "attenuation never adds evidence");
+    }
+
+    [Fact]
     public void Score_SameInput_SameScores()
     {
         var values = Seasonal(2000, seed: 3);
@@ -49,6 +83,9 @@ public sealed class NoveltyNabDetectorTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new NoveltyNabDetector(new NoveltyOptions { Blocks = 11 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new NoveltyNabDetector(new NoveltyOptions { Levels = 64 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new NoveltyNabDetector(new NoveltyOptions { ContextCut = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NoveltyNabDetector(new NoveltyOptions { SeasonalCut = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NoveltyNabDetector(new NoveltyOptions { MinAutocorrelation = 1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NoveltyNabDetector(new NoveltyOptions { PeriodEvery = 0 }));
     }
 
     [Fact]
