@@ -58,39 +58,17 @@ public sealed class OidcServerFixture : NodePeerFixture
     /// <summary>A fresh access token of the workload client (client credentials grant).</summary>
     public async Task<string> GetAccessTokenAsync(CancellationToken ct = default)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, TokenEndpoint)
-        {
-            Content = new FormUrlEncodedContent([new("grant_type", "client_credentials"), new("scope", "api")]),
-        };
-        request.Headers.Authorization = Basic(WorkloadClientId, WorkloadSecret);
-        using var response = await Http.SendAsync(request, ct);
-        var body = await response.Content.ReadAsStringAsync(ct);
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new InvalidOperationException($"token request answered {(int)response.StatusCode}: {body}");
-        }
-
-        using var json = JsonDocument.Parse(body);
-        return json.RootElement.GetProperty("access_token").GetString() ?? throw new InvalidOperationException("no access_token: " + body);
+        var json = await PostFormAsync("token request", TokenEndpoint, Basic(WorkloadClientId, WorkloadSecret),
+            [new("grant_type", "client_credentials"), new("scope", "api")], ct);
+        return json.GetProperty("access_token").GetString() ?? throw new InvalidOperationException("no access_token: " + json.GetRawText());
     }
 
     /// <summary>The <c>active</c> member of the provider's introspection of <paramref name="token"/> (RFC 7662).</summary>
     public async Task<bool> IsActiveAsync(string token, CancellationToken ct = default)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, IntrospectionEndpoint)
-        {
-            Content = new FormUrlEncodedContent([new("token", token), new("token_type_hint", "access_token")]),
-        };
-        request.Headers.Authorization = Basic(ResponderClientId, ResponderSecret);
-        using var response = await Http.SendAsync(request, ct);
-        var body = await response.Content.ReadAsStringAsync(ct);
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new InvalidOperationException($"introspection answered {(int)response.StatusCode}: {body}");
-        }
-
-        using var json = JsonDocument.Parse(body);
-        return json.RootElement.GetProperty("active").GetBoolean();
+        var json = await PostFormAsync("introspection", IntrospectionEndpoint, Basic(ResponderClientId, ResponderSecret),
+            [new("token", token), new("token_type_hint", "access_token")], ct);
+        return json.GetProperty("active").GetBoolean();
     }
 
     /// <inheritdoc />
@@ -109,6 +87,23 @@ public sealed class OidcServerFixture : NodePeerFixture
         TokenEndpoint = root.GetProperty("token_endpoint").GetString()!;
         RevocationEndpoint = root.GetProperty("revocation_endpoint").GetString()!;
         IntrospectionEndpoint = root.GetProperty("introspection_endpoint").GetString()!;
+    }
+
+    /// <summary>The JSON answer to a client-authenticated form POST to <paramref name="endpoint"/>.</summary>
+    private async Task<JsonElement> PostFormAsync(
+        string what, string endpoint, AuthenticationHeaderValue client, IEnumerable<KeyValuePair<string, string>> form, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new FormUrlEncodedContent(form) };
+        request.Headers.Authorization = client;
+        using var response = await Http.SendAsync(request, ct);
+        var body = await response.Content.ReadAsStringAsync(ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"{what} answered {(int)response.StatusCode}: {body}");
+        }
+
+        using var json = JsonDocument.Parse(body);
+        return json.RootElement.Clone();
     }
 
     // Independent of the connector's own encoding helper (RFC 6749 §2.3.1: each part form-encoded).

@@ -21,6 +21,7 @@ internal sealed class BearerTokenSource
     private readonly string _staticReference;
     private readonly string? _scope;
     private readonly string _keyPrefix;
+    private readonly string _scheme;
     private readonly TimeSpan _timeout;
     private readonly Lock _lock = new();
     private string? _cached;
@@ -30,8 +31,8 @@ internal sealed class BearerTokenSource
     private string? _lastStatic;
 
     /// <summary>Creates the source. With a <paramref name="tokenUrl"/> it runs the client-credentials grant;
-    /// without, it resolves <see cref="ConnectorOptions.Token"/>.</summary>
-    public BearerTokenSource(HttpClient http, TimeProvider time, ConnectorOptions options, string name, Uri? tokenUrl, string? scope)
+    /// without, it resolves <see cref="ConnectorOptions.Token"/>. Requests carry <c>Authorization: {scheme} {token}</c>.</summary>
+    public BearerTokenSource(HttpClient http, TimeProvider time, ConnectorOptions options, string name, Uri? tokenUrl, string? scope, string scheme = "Bearer")
     {
         _http = http;
         _time = time;
@@ -41,6 +42,7 @@ internal sealed class BearerTokenSource
         _staticReference = options.Token;
         _scope = scope;
         _keyPrefix = $"Response:Connectors:{name}:";
+        _scheme = scheme;
         _timeout = options.Timeout;
     }
 
@@ -48,7 +50,7 @@ internal sealed class BearerTokenSource
     public bool CanRefresh => _tokenUrl is not null;
 
     /// <summary>Values that must never appear in a detail: the current access token and the resolved secrets.</summary>
-    public IEnumerable<string?> Secrets
+    public string?[] Secrets
     {
         get
         {
@@ -90,9 +92,10 @@ internal sealed class BearerTokenSource
         return await pending.WaitAsync(ct);
     }
 
-    /// <summary>Sends the request <paramref name="build"/> makes with <c>Authorization: {scheme} {token}</c>. When the API
-    /// answers 401 to a cached client-credentials token, fetches a fresh token and sends once more.</summary>
-    public async Task<Sent> SendAsync(Func<HttpRequestMessage> build, string scheme, CancellationToken ct)
+    /// <summary>Sends <paramref name="method"/> <paramref name="url"/> with <c>Accept: application/json</c>, the JSON
+    /// <paramref name="json"/> as body when given, and <c>Authorization: {scheme} {token}</c>. When the API answers 401 to
+    /// a cached client-credentials token, fetches a fresh token and sends once more.</summary>
+    public async Task<Sent> SendAsync(HttpMethod method, string url, byte[]? json, CancellationToken ct)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -102,8 +105,14 @@ internal sealed class BearerTokenSource
                 return new Sent(default, token.Failure);
             }
 
-            var request = build();
-            request.Headers.Authorization = new AuthenticationHeaderValue(scheme, token.Token);
+            var request = new HttpRequestMessage(method, url);
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+            if (json is not null)
+            {
+                request.Content = ConnectorHttp.JsonContent(json);
+            }
+
+            request.Headers.Authorization = new AuthenticationHeaderValue(_scheme, token.Token);
             var answer = await ConnectorHttp.SendAsync(_http, request, _time, ct);
             if (answer.Status == System.Net.HttpStatusCode.Unauthorized && CanRefresh && attempt == 0)
             {
@@ -113,6 +122,19 @@ internal sealed class BearerTokenSource
 
             return new Sent(answer, null);
         }
+    }
+
+    /// <summary>Why <paramref name="sent"/> failed: the token failure, or for a non-2xx answer
+    /// <see cref="ConnectorHttp.Result"/> prefixed by <paramref name="what"/> and scrubbed of <see cref="Secrets"/>; null
+    /// for a 2xx answer.</summary>
+    public DeliveryResult? FailureOf(Sent sent, string what)
+    {
+        if (sent.Failure is { } failure)
+        {
+            return failure;
+        }
+
+        return sent.Answer.IsSuccess ? null : ConnectorHttp.Result(sent.Answer, what, Secrets);
     }
 
     /// <summary>Drops <paramref name="token"/> from the cache (the API answered 401 to it).</summary>

@@ -87,15 +87,7 @@ public static class ConnectorFactory
                 }
 
                 CheckUrl(errors, name, "TokenUrl", o.TokenUrl, required: false, "leave it empty for {BaseUrl}/realms/{Realm}/protocol/openid-connect/token");
-                if (string.IsNullOrEmpty(o.ClientId) && string.IsNullOrEmpty(o.Token))
-                {
-                    errors.Add($"{Key(name, "ClientId")} and {Key(name, "Token")} are both empty; a keycloak connector needs ClientId + ClientSecret (client credentials) or a Token");
-                }
-                else if (!string.IsNullOrEmpty(o.ClientId) && string.IsNullOrEmpty(o.ClientSecret))
-                {
-                    errors.Add($"{Key(name, "ClientSecret")} is empty; the client-credentials grant for ClientId '{o.ClientId}' needs it (env:NAME, file:PATH or the value)");
-                }
-
+                CheckCredentials(errors, name, o, "a keycloak connector needs ClientId + ClientSecret (client credentials)");
                 break;
             case ConnectorTypes.Okta:
                 if (string.IsNullOrEmpty(o.Token))
@@ -106,21 +98,10 @@ public static class ConnectorFactory
                 break;
             case ConnectorTypes.Graph:
                 CheckUrl(errors, name, "TokenUrl", o.TokenUrl, required: false, "e.g. https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token");
-                if (string.IsNullOrEmpty(o.ClientId) && string.IsNullOrEmpty(o.Token))
+                if (CheckCredentials(errors, name, o, "a graph connector needs ClientId + ClientSecret + TokenUrl (client credentials)")
+                    && string.IsNullOrWhiteSpace(o.TokenUrl))
                 {
-                    errors.Add($"{Key(name, "ClientId")} and {Key(name, "Token")} are both empty; a graph connector needs ClientId + ClientSecret + TokenUrl (client credentials) or a Token");
-                }
-                else if (!string.IsNullOrEmpty(o.ClientId))
-                {
-                    if (string.IsNullOrEmpty(o.ClientSecret))
-                    {
-                        errors.Add($"{Key(name, "ClientSecret")} is empty; the client-credentials grant for ClientId '{o.ClientId}' needs it (env:NAME, file:PATH or the value)");
-                    }
-
-                    if (string.IsNullOrWhiteSpace(o.TokenUrl))
-                    {
-                        errors.Add($"{Key(name, "TokenUrl")} is missing; the client-credentials grant needs it, e.g. https://login.microsoftonline.com/{{tenant}}/oauth2/v2.0/token");
-                    }
+                    errors.Add($"{Key(name, "TokenUrl")} is missing; the client-credentials grant needs it, e.g. https://login.microsoftonline.com/{{tenant}}/oauth2/v2.0/token");
                 }
 
                 break;
@@ -188,7 +169,30 @@ public static class ConnectorFactory
         return errors;
     }
 
-    private static string Key(string name, string key) => $"Response:Connectors:{name}:{key}";
+    private static string Key(string name, string key) => ConnectorSupport.Key(name, key);
+
+    /// <summary>Adds an error when neither a client id nor a static token is set (<paramref name="needs"/> says what
+    /// the connector needs), or when a client id has no secret; true when a client id is set (the client-credentials
+    /// grant is used).</summary>
+    private static bool CheckCredentials(List<string> errors, string name, ConnectorOptions o, string needs)
+    {
+        if (string.IsNullOrEmpty(o.ClientId))
+        {
+            if (string.IsNullOrEmpty(o.Token))
+            {
+                errors.Add($"{Key(name, "ClientId")} and {Key(name, "Token")} are both empty; {needs} or a Token");
+            }
+
+            return false;
+        }
+
+        if (string.IsNullOrEmpty(o.ClientSecret))
+        {
+            errors.Add($"{Key(name, "ClientSecret")} is empty; the client-credentials grant for ClientId '{o.ClientId}' needs it (env:NAME, file:PATH or the value)");
+        }
+
+        return true;
+    }
 
     private static string? KnownType(string? type)
     {

@@ -17,7 +17,7 @@ internal readonly record struct HttpAnswer(HttpStatusCode Status, string Body, T
 }
 
 /// <summary>What the HTTP connectors share: sending with a capped body read, mapping answers and exceptions to
-/// <see cref="DeliveryResult"/>, the per-call timeout, and scrubbing secrets out of details.</summary>
+/// <see cref="DeliveryResult"/> with secrets scrubbed out (<see cref="SecretScrubber"/>), and the per-call timeout.</summary>
 internal static class ConnectorHttp
 {
     /// <summary>Most bytes of a provider's body read.</summary>
@@ -34,11 +34,12 @@ internal static class ConnectorHttp
         }
     }
 
-    /// <summary>The result for a non-2xx (or any) answer: <see cref="ConnectorSupport.FromHttp"/> on the scrubbed body,
-    /// prefixed by <paramref name="what"/>, with the provider's retry hint appended to retries.</summary>
-    public static DeliveryResult Result(HttpAnswer answer, string what, IEnumerable<string?> secrets)
+    /// <summary>The result for a non-2xx (or any) answer: <see cref="ConnectorSupport.FromHttp"/> on the body scrubbed of
+    /// <paramref name="secrets"/>, prefixed by <paramref name="what"/>, with the provider's retry hint appended to retries.</summary>
+    public static DeliveryResult Result(HttpAnswer answer, string what, ReadOnlySpan<string?> secrets)
     {
-        var result = ConnectorSupport.FromHttp(answer.Status, Scrub(answer.Body, secrets));
+        // Every non-empty secret is masked here, however short.
+        var result = ConnectorSupport.FromHttp(answer.Status, SecretScrubber.Scrub(answer.Body, minLength: 1, secrets));
         var detail = what + ": " + result.Detail;
         if (result.Status == DeliveryStatus.Retry && answer.RetryAfter is { } wait)
         {
@@ -85,25 +86,27 @@ internal static class ConnectorHttp
         }
     }
 
-    /// <summary><paramref name="text"/> with every non-empty secret, as sent and percent-encoded, replaced by <c>***</c>.</summary>
-    public static string Scrub(string text, IEnumerable<string?> secrets)
+    /// <summary>Runs one call of the SCIM or OAuth revocation connector under <paramref name="timeout"/> and scrubs
+    /// <paramref name="secrets"/> out of its result: a timeout is <see cref="DeliveryStatus.Retry"/> (<c>{what} timed out
+    /// after …</c>), any other exception <see cref="ConnectorSupport.FromException"/>; only the caller's cancellation
+    /// escapes.</summary>
+    public static async Task<DeliveryResult> RunScrubbedAsync(
+        string what, TimeSpan timeout, string?[] secrets, Func<CancellationToken, Task<DeliveryResult>> call, CancellationToken ct)
     {
-        foreach (var secret in secrets)
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(timeout);
+        try
         {
-            if (string.IsNullOrEmpty(secret))
-            {
-                continue;
-            }
-
-            text = text.Replace(secret, "***", StringComparison.Ordinal);
-            var escaped = Uri.EscapeDataString(secret);
-            if (!string.Equals(escaped, secret, StringComparison.Ordinal))
-            {
-                text = text.Replace(escaped, "***", StringComparison.OrdinalIgnoreCase);
-            }
+            return SecretScrubber.Scrub(await call(cts.Token).ConfigureAwait(false), secrets);
         }
-
-        return text;
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return new(DeliveryStatus.Retry, FormattableString.Invariant($"{what} timed out after {timeout.TotalSeconds:0.###} s"));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return SecretScrubber.Scrub(ConnectorSupport.FromException(ex), secrets);
+        }
     }
 
     /// <summary>A JSON object body as UTF-8 bytes, written by <paramref name="write"/> between the braces.</summary>

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using AnomalyZT.Grains.Interfaces;
 
 namespace AnomalyZT.Silo.Response.Connectors;
 
@@ -68,6 +69,55 @@ public static class ConnectorSupport
         ArgumentNullException.ThrowIfNull(ex);
         return new(DeliveryStatus.Retry, ex.GetType().Name + ": " + Truncate(ex.Message));
     }
+
+    /// <summary>The configuration key <c>Response:Connectors:{name}:{key}</c>.</summary>
+    internal static string Key(string name, string key) => $"Response:Connectors:{name}:{key}";
+
+    /// <summary>The checks before any call of a connector that supports only <see cref="ResponseActionKind.Disable"/>
+    /// and its restore (SCIM, LDAP): the permanent result for another kind, or for a subject the pattern does not map;
+    /// null, with <paramref name="user"/> set, when the call can go ahead.</summary>
+    internal static DeliveryResult? CheckDisable(IIdpConnector connector, string label, Regex? pattern, ConnectorRequest request, out string user)
+    {
+        user = string.Empty;
+        if (!connector.Supports(request.Kind, request.Restore))
+        {
+            return new(DeliveryStatus.Permanent, $"{label} connector '{connector.Name}' cannot {request.Kind}; it supports Disable and its restore only");
+        }
+
+        if (MapSubject(pattern, request.Subject) is not { } mapped)
+        {
+            return new(DeliveryStatus.Permanent, $"subject '{Truncate(request.Subject)}' does not match SubjectPattern of connector '{connector.Name}'");
+        }
+
+        user = mapped;
+        return null;
+    }
+
+    /// <summary>Resolves the secret <paramref name="reference"/> of <see cref="Key"/>(<paramref name="name"/>,
+    /// <paramref name="key"/>): the permanent result when it cannot be resolved (the message names the key, never the
+    /// secret) or, when <paramref name="required"/>, when it is empty; null, with <paramref name="secret"/> set, otherwise.</summary>
+    internal static DeliveryResult? ResolveSecret(string name, string key, string reference, bool required, out string secret)
+    {
+        try
+        {
+            secret = SecretReference.Resolve(reference, Key(name, key));
+        }
+        catch (InvalidOperationException ex)
+        {
+            secret = string.Empty;
+            return new(DeliveryStatus.Permanent, ex.Message);
+        }
+
+        return required && secret.Length == 0 ? new(DeliveryStatus.Permanent, $"{Key(name, key)} is not configured") : null;
+    }
+
+    /// <summary><paramref name="baseUrl"/> as an absolute http(s) URL.</summary>
+    /// <exception cref="InvalidOperationException">It is not one; the message names the <c>BaseUrl</c> key of
+    /// <paramref name="name"/> and says it must be the URL of <paramref name="what"/>.</exception>
+    internal static Uri HttpBaseUrl(string name, string baseUrl, string what) =>
+        Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+            ? uri
+            : throw new InvalidOperationException($"{Key(name, "BaseUrl")} must be the absolute http(s) URL of {what}");
 
     /// <summary>Cuts <paramref name="text"/> to <see cref="MaxDetail"/> characters on one line.</summary>
     public static string Truncate(string text)

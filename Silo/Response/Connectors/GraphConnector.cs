@@ -1,6 +1,4 @@
-using System.Net.Http.Headers;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using AnomalyZT.Grains.Interfaces;
 
 namespace AnomalyZT.Silo.Response.Connectors;
@@ -21,7 +19,7 @@ namespace AnomalyZT.Silo.Response.Connectors;
 /// the asked value, sends <c>PATCH /users/{id}</c> with <c>{"accountEnabled":false}</c> (<c>true</c> to restore),
 /// answered 204. 429 and 503 are retried after <c>Retry-After</c>.</para>
 /// </remarks>
-public sealed class GraphConnector : IIdpConnector
+public sealed class GraphConnector : HttpIdpConnector
 {
     /// <summary>The scope of the client-credentials grant for the global Graph service.</summary>
     public const string DefaultScope = "https://graph.microsoft.com/.default";
@@ -29,8 +27,6 @@ public sealed class GraphConnector : IIdpConnector
     private static readonly string[] NationalClouds =
         ["graph.microsoft.us", "dod-graph.microsoft.us", "microsoftgraph.chinacloudapi.cn"];
 
-    private readonly ConnectorOptions _options;
-    private readonly Regex? _pattern;
     private readonly string _users;
     private readonly BearerTokenSource _tokens;
 
@@ -40,14 +36,8 @@ public sealed class GraphConnector : IIdpConnector
     /// <param name="http">The shared client; per-request headers only.</param>
     /// <param name="time">Clock for token expiry and <c>Retry-After</c> dates.</param>
     public GraphConnector(string name, ConnectorOptions options, HttpClient http, TimeProvider time)
+        : base(ConnectorTypes.Graph, name, options, http, time)
     {
-        ArgumentNullException.ThrowIfNull(name);
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(http);
-        ArgumentNullException.ThrowIfNull(time);
-        Name = name;
-        _options = options;
-        _pattern = ConnectorSupport.CompileSubjectPattern(options, name);
         var baseUrl = ConnectorHttp.TrimBase(options.BaseUrl);
         _users = baseUrl + "/users";
         var clientCredentials = !string.IsNullOrEmpty(options.ClientId) && !string.IsNullOrEmpty(options.TokenUrl);
@@ -56,35 +46,8 @@ public sealed class GraphConnector : IIdpConnector
     }
 
     /// <inheritdoc/>
-    public string Name { get; }
-
-    /// <inheritdoc/>
     /// <remarks>RevokeSessions and RequireReauth (no restore), Disable and its restore.</remarks>
-    public bool Supports(ResponseActionKind kind, bool restore) => kind switch
-    {
-        ResponseActionKind.RevokeSessions or ResponseActionKind.RequireReauth => !restore,
-        ResponseActionKind.Disable => true,
-        _ => false,
-    };
-
-    /// <inheritdoc/>
-    public Task<DeliveryResult> ExecuteAsync(ConnectorRequest request, CancellationToken ct)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        if (!Supports(request.Kind, request.Restore))
-        {
-            return Task.FromResult(new DeliveryResult(DeliveryStatus.Permanent,
-                $"graph connector '{Name}' does not support {request.Kind}{(request.Restore ? " restore" : string.Empty)}"));
-        }
-
-        if (ConnectorSupport.MapSubject(_pattern, request.Subject) is not { } user)
-        {
-            return Task.FromResult(new DeliveryResult(DeliveryStatus.Permanent,
-                $"subject '{ConnectorSupport.Truncate(request.Subject)}' does not match Response:Connectors:{Name}:SubjectPattern"));
-        }
-
-        return ConnectorHttp.RunAsync(_options.Timeout, t => DeliverAsync(request, user, t), ct);
-    }
+    public override bool Supports(ResponseActionKind kind, bool restore) => SupportsSessionsAndDisable(kind, restore);
 
     /// <summary>The path of user <paramref name="user"/> under <c>/users</c>: URL-encoded with <c>@</c> kept (so
     /// <c>#</c> in guest UPNs becomes <c>%23</c>), and the <c>users('…')</c> form for UPNs starting with <c>$</c>, as
@@ -97,35 +60,22 @@ public sealed class GraphConnector : IIdpConnector
             : "/" + escaped;
     }
 
-    private static string ScopeFor(string baseUrl)
-    {
-        var host = new Uri(baseUrl).Host;
-        return Array.Exists(NationalClouds, h => string.Equals(h, host, StringComparison.OrdinalIgnoreCase))
-            ? $"https://{host.ToLowerInvariant()}/.default"
-            : DefaultScope;
-    }
-
-    private async Task<DeliveryResult> DeliverAsync(ConnectorRequest request, string user, CancellationToken ct)
+    /// <inheritdoc/>
+    private protected override async Task<DeliveryResult> DeliverAsync(ConnectorRequest request, string user, CancellationToken ct)
     {
         var userUrl = _users + UserSegment(user);
         if (request.Kind is ResponseActionKind.RevokeSessions or ResponseActionKind.RequireReauth)
         {
-            var revoke = await SendAsync(HttpMethod.Post, userUrl + "/revokeSignInSessions", null, ct);
-            return revoke.Failure ?? (revoke.Answer.IsSuccess
-                ? new DeliveryResult(DeliveryStatus.Done, $"graph: revoked sign-in sessions of '{user}'")
-                : ConnectorHttp.Result(revoke.Answer, "graph revokeSignInSessions", _tokens.Secrets));
+            var revoke = await _tokens.SendAsync(HttpMethod.Post, userUrl + "/revokeSignInSessions", null, ct);
+            return _tokens.FailureOf(revoke, "graph revokeSignInSessions")
+                ?? new DeliveryResult(DeliveryStatus.Done, $"graph: revoked sign-in sessions of '{user}'");
         }
 
         var enable = request.Restore;
-        var read = await SendAsync(HttpMethod.Get, userUrl + "?$select=accountEnabled", null, ct);
-        if (read.Failure is { } failure)
+        var read = await _tokens.SendAsync(HttpMethod.Get, userUrl + "?$select=accountEnabled", null, ct);
+        if (_tokens.FailureOf(read, "graph read user") is { } failure)
         {
             return failure;
-        }
-
-        if (!read.Answer.IsSuccess)
-        {
-            return ConnectorHttp.Result(read.Answer, "graph read user", _tokens.Secrets);
         }
 
         using (var doc = JsonDocument.Parse(read.Answer.Body))
@@ -140,22 +90,16 @@ public sealed class GraphConnector : IIdpConnector
         }
 
         var body = ConnectorHttp.JsonObject(w => w.WriteBoolean("accountEnabled", enable));
-        var update = await SendAsync(HttpMethod.Patch, userUrl, body, ct);
-        return update.Failure ?? (update.Answer.IsSuccess
-            ? new DeliveryResult(DeliveryStatus.Done, $"graph: {(enable ? "enabled" : "disabled")} '{user}'")
-            : ConnectorHttp.Result(update.Answer, "graph update user", _tokens.Secrets));
+        var update = await _tokens.SendAsync(HttpMethod.Patch, userUrl, body, ct);
+        return _tokens.FailureOf(update, "graph update user")
+            ?? new DeliveryResult(DeliveryStatus.Done, $"graph: {(enable ? "enabled" : "disabled")} '{user}'");
     }
 
-    private Task<Sent> SendAsync(HttpMethod method, string url, byte[]? json, CancellationToken ct) =>
-        _tokens.SendAsync(() =>
-        {
-            var request = new HttpRequestMessage(method, url);
-            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-            if (json is not null)
-            {
-                request.Content = ConnectorHttp.JsonContent(json);
-            }
-
-            return request;
-        }, "Bearer", ct);
+    private static string ScopeFor(string baseUrl)
+    {
+        var host = new Uri(baseUrl).Host;
+        return Array.Exists(NationalClouds, h => string.Equals(h, host, StringComparison.OrdinalIgnoreCase))
+            ? $"https://{host.ToLowerInvariant()}/.default"
+            : DefaultScope;
+    }
 }

@@ -1,6 +1,4 @@
-using System.Net.Http.Headers;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using AnomalyZT.Grains.Interfaces;
 
 namespace AnomalyZT.Silo.Response.Connectors;
@@ -19,12 +17,8 @@ namespace AnomalyZT.Silo.Response.Connectors;
 /// with <c>PUT …/users/{id}</c> and <c>enabled</c> changed: since Keycloak 24.0.4 a partial representation is no longer
 /// supported for updates (missing root attributes such as email or firstName would be cleared).</para>
 /// </remarks>
-public sealed class KeycloakConnector : IIdpConnector
+public sealed class KeycloakConnector : HttpIdpConnector
 {
-    private readonly ConnectorOptions _options;
-    private readonly HttpClient _http;
-    private readonly TimeProvider _time;
-    private readonly Regex? _pattern;
     private readonly string _users;
     private readonly BearerTokenSource _tokens;
 
@@ -34,16 +28,8 @@ public sealed class KeycloakConnector : IIdpConnector
     /// <param name="http">The shared client; per-request headers only.</param>
     /// <param name="time">Clock for token expiry.</param>
     public KeycloakConnector(string name, ConnectorOptions options, HttpClient http, TimeProvider time)
+        : base(ConnectorTypes.Keycloak, name, options, http, time)
     {
-        ArgumentNullException.ThrowIfNull(name);
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(http);
-        ArgumentNullException.ThrowIfNull(time);
-        Name = name;
-        _options = options;
-        _http = http;
-        _time = time;
-        _pattern = ConnectorSupport.CompileSubjectPattern(options, name);
         var baseUrl = ConnectorHttp.TrimBase(options.BaseUrl);
         var realm = Uri.EscapeDataString(options.Realm);
         _users = $"{baseUrl}/admin/realms/{realm}/users";
@@ -59,72 +45,35 @@ public sealed class KeycloakConnector : IIdpConnector
     }
 
     /// <inheritdoc/>
-    public string Name { get; }
-
-    /// <inheritdoc/>
     /// <remarks>RevokeSessions and RequireReauth (no restore: sessions stay ended), Disable and its restore.</remarks>
-    public bool Supports(ResponseActionKind kind, bool restore) => kind switch
-    {
-        ResponseActionKind.RevokeSessions or ResponseActionKind.RequireReauth => !restore,
-        ResponseActionKind.Disable => true,
-        _ => false,
-    };
+    public override bool Supports(ResponseActionKind kind, bool restore) => SupportsSessionsAndDisable(kind, restore);
 
     /// <inheritdoc/>
-    public Task<DeliveryResult> ExecuteAsync(ConnectorRequest request, CancellationToken ct)
+    private protected override async Task<DeliveryResult> DeliverAsync(ConnectorRequest request, string user, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        if (!Supports(request.Kind, request.Restore))
-        {
-            return Task.FromResult(new DeliveryResult(DeliveryStatus.Permanent,
-                $"keycloak connector '{Name}' does not support {request.Kind}{(request.Restore ? " restore" : string.Empty)}"));
-        }
-
-        if (ConnectorSupport.MapSubject(_pattern, request.Subject) is not { } user)
-        {
-            return Task.FromResult(new DeliveryResult(DeliveryStatus.Permanent,
-                $"subject '{ConnectorSupport.Truncate(request.Subject)}' does not match Response:Connectors:{Name}:SubjectPattern"));
-        }
-
-        return ConnectorHttp.RunAsync(_options.Timeout, t => DeliverAsync(request, user, t), ct);
-    }
-
-    private async Task<DeliveryResult> DeliverAsync(ConnectorRequest request, string user, CancellationToken ct)
-    {
-        var find = await SendAsync(HttpMethod.Get, $"{_users}?username={Uri.EscapeDataString(user)}&exact=true", null, ct);
-        if (find.Failure is { } failure)
+        var find = await _tokens.SendAsync(HttpMethod.Get, $"{_users}?username={Uri.EscapeDataString(user)}&exact=true", null, ct);
+        if (_tokens.FailureOf(find, "keycloak find user") is { } failure)
         {
             return failure;
         }
 
-        if (!find.Answer.IsSuccess)
-        {
-            return ConnectorHttp.Result(find.Answer, "keycloak find user", _tokens.Secrets);
-        }
-
         if (FindId(find.Answer.Body, user) is not { } id)
         {
-            return new DeliveryResult(DeliveryStatus.Permanent, $"keycloak: no user '{user}' in realm '{_options.Realm}'");
+            return new DeliveryResult(DeliveryStatus.Permanent, $"keycloak: no user '{user}' in realm '{Options.Realm}'");
         }
 
         var userUrl = $"{_users}/{Uri.EscapeDataString(id)}";
         if (request.Kind is ResponseActionKind.RevokeSessions or ResponseActionKind.RequireReauth)
         {
-            var logout = await SendAsync(HttpMethod.Post, userUrl + "/logout", null, ct);
-            return logout.Failure ?? (logout.Answer.IsSuccess
-                ? new DeliveryResult(DeliveryStatus.Done, $"keycloak: logged out user '{user}' ({id}) from all sessions")
-                : ConnectorHttp.Result(logout.Answer, "keycloak logout", _tokens.Secrets));
+            var logout = await _tokens.SendAsync(HttpMethod.Post, userUrl + "/logout", null, ct);
+            return _tokens.FailureOf(logout, "keycloak logout")
+                ?? new DeliveryResult(DeliveryStatus.Done, $"keycloak: logged out user '{user}' ({id}) from all sessions");
         }
 
-        var read = await SendAsync(HttpMethod.Get, userUrl, null, ct);
-        if (read.Failure is { } readFailure)
+        var read = await _tokens.SendAsync(HttpMethod.Get, userUrl, null, ct);
+        if (_tokens.FailureOf(read, "keycloak read user") is { } readFailure)
         {
             return readFailure;
-        }
-
-        if (!read.Answer.IsSuccess)
-        {
-            return ConnectorHttp.Result(read.Answer, "keycloak read user", _tokens.Secrets);
         }
 
         var enable = request.Restore;
@@ -155,24 +104,10 @@ public sealed class KeycloakConnector : IIdpConnector
 
             w.WriteBoolean("enabled", enable);
         });
-        var update = await SendAsync(HttpMethod.Put, userUrl, body, ct);
-        return update.Failure ?? (update.Answer.IsSuccess
-            ? new DeliveryResult(DeliveryStatus.Done, $"keycloak: {(enable ? "enabled" : "disabled")} user '{user}' ({id})")
-            : ConnectorHttp.Result(update.Answer, "keycloak update user", _tokens.Secrets));
+        var update = await _tokens.SendAsync(HttpMethod.Put, userUrl, body, ct);
+        return _tokens.FailureOf(update, "keycloak update user")
+            ?? new DeliveryResult(DeliveryStatus.Done, $"keycloak: {(enable ? "enabled" : "disabled")} user '{user}' ({id})");
     }
-
-    private Task<Sent> SendAsync(HttpMethod method, string url, byte[]? json, CancellationToken ct) =>
-        _tokens.SendAsync(() =>
-        {
-            var request = new HttpRequestMessage(method, url);
-            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-            if (json is not null)
-            {
-                request.Content = ConnectorHttp.JsonContent(json);
-            }
-
-            return request;
-        }, "Bearer", ct);
 
     /// <summary>The id of the user named <paramref name="user"/> in a <c>UserRepresentation</c> array (Keycloak stores
     /// user names in lower case, so the match ignores case).</summary>

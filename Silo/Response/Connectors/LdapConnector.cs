@@ -94,31 +94,15 @@ public sealed class LdapConnector : IIdpConnector
     public async Task<DeliveryResult> ExecuteAsync(ConnectorRequest request, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (!Supports(request.Kind, request.Restore))
+        if (ConnectorSupport.CheckDisable(this, "LDAP", _subjectPattern, request, out var user) is { } refused)
         {
-            return new(DeliveryStatus.Permanent, $"LDAP connector '{Name}' cannot {request.Kind}; it supports Disable and its restore only");
+            return refused;
         }
 
-        var user = ConnectorSupport.MapSubject(_subjectPattern, request.Subject);
-        if (user is null)
+        // An empty password makes a simple bind unauthenticated (RFC 4513 §5.1.2): refuse rather than bind anonymously.
+        if (ConnectorSupport.ResolveSecret(Name, "BindPassword", _options.BindPassword, required: true, out var password) is { } missing)
         {
-            return new(DeliveryStatus.Permanent, $"subject '{ConnectorSupport.Truncate(request.Subject)}' does not match SubjectPattern of connector '{Name}'");
-        }
-
-        string password;
-        try
-        {
-            password = SecretReference.Resolve(_options.BindPassword, $"Response:Connectors:{Name}:BindPassword");
-        }
-        catch (InvalidOperationException ex)
-        {
-            return new(DeliveryStatus.Permanent, ex.Message);
-        }
-
-        if (password.Length == 0)
-        {
-            // An empty password makes a simple bind unauthenticated (RFC 4513 §5.1.2): refuse rather than bind anonymously.
-            return new(DeliveryStatus.Permanent, $"Response:Connectors:{Name}:BindPassword is not configured");
+            return missing;
         }
 
         ct.ThrowIfCancellationRequested();

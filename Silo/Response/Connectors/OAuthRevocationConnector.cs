@@ -30,11 +30,7 @@ public sealed class OAuthRevocationConnector : IIdpConnector
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(http);
-        if (!Uri.TryCreate(options.BaseUrl, UriKind.Absolute, out var endpoint) || (endpoint.Scheme != Uri.UriSchemeHttp && endpoint.Scheme != Uri.UriSchemeHttps))
-        {
-            throw new InvalidOperationException($"Response:Connectors:{name}:BaseUrl must be the absolute http(s) URL of the token revocation endpoint (RFC 7009)");
-        }
-
+        var endpoint = ConnectorSupport.HttpBaseUrl(name, options.BaseUrl, "the token revocation endpoint (RFC 7009)");
         if (string.IsNullOrEmpty(options.ClientId))
         {
             throw new InvalidOperationException($"Response:Connectors:{name}:ClientId must be set: the revocation endpoint authenticates the client");
@@ -69,31 +65,15 @@ public sealed class OAuthRevocationConnector : IIdpConnector
             return new(DeliveryStatus.Permanent, "no token to revoke: the action carries none");
         }
 
-        string secret;
-        try
+        if (ConnectorSupport.ResolveSecret(Name, "ClientSecret", _options.ClientSecret, required: false, out var secret) is { } missing)
         {
-            secret = SecretReference.Resolve(_options.ClientSecret, $"Response:Connectors:{Name}:ClientSecret");
-        }
-        catch (InvalidOperationException ex)
-        {
-            return new(DeliveryStatus.Permanent, ex.Message);
+            return missing;
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(_options.Timeout);
-        try
-        {
-            var result = await RevokeAsync(request.Token, secret, timeout.Token).ConfigureAwait(false);
-            return SecretScrubber.Scrub(result, request.Token, secret, BasicCredentials(_options.ClientId, secret));
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            return new(DeliveryStatus.Retry, FormattableString.Invariant($"token revocation timed out after {_options.Timeout.TotalSeconds:0.###} s"));
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            return SecretScrubber.Scrub(ConnectorSupport.FromException(ex), request.Token, secret, BasicCredentials(_options.ClientId, secret));
-        }
+        var token = request.Token;
+        return await ConnectorHttp.RunScrubbedAsync(
+            "token revocation", _options.Timeout, [token, secret, BasicCredentials(_options.ClientId, secret)], t => RevokeAsync(token, secret, t), ct)
+            .ConfigureAwait(false);
     }
 
     /// <summary>The value of an HTTP Basic <c>Authorization</c> header for a client (RFC 6749 §2.3.1): the client id
@@ -107,7 +87,8 @@ public sealed class OAuthRevocationConnector : IIdpConnector
 
     private async Task<DeliveryResult> RevokeAsync(string token, string secret, CancellationToken ct)
     {
-        using var message = new HttpRequestMessage(HttpMethod.Post, _endpoint)
+        var basic = BasicCredentials(_options.ClientId, secret);
+        var message = new HttpRequestMessage(HttpMethod.Post, _endpoint)
         {
             Content = new FormUrlEncodedContent(
             [
@@ -115,20 +96,18 @@ public sealed class OAuthRevocationConnector : IIdpConnector
                 new KeyValuePair<string, string>("token_type_hint", "access_token"),
             ]),
         };
-        message.Headers.Authorization = new AuthenticationHeaderValue("Basic", BasicCredentials(_options.ClientId, secret));
+        message.Headers.Authorization = new AuthenticationHeaderValue("Basic", basic);
         message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-        using var response = await _http.SendAsync(message, ct).ConfigureAwait(false);
-        // Scrubbed before it is cut to a detail, so no part of a credential survives.
-        var body = SecretScrubber.Scrub(await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false), token, secret, BasicCredentials(_options.ClientId, secret));
-        var code = (int)response.StatusCode;
-        if (response.StatusCode == HttpStatusCode.OK)
+        var answer = await ConnectorHttp.SendAsync(_http, message, TimeProvider.System, ct).ConfigureAwait(false);
+        if (answer.Status == HttpStatusCode.OK)
         {
             // RFC 7009 §2.2: 200 both when the token was revoked and when it was already invalid.
             return new(DeliveryStatus.Done, "token revoked (HTTP 200; also the answer for a token that was already invalid)");
         }
 
-        var mapped = ConnectorSupport.FromHttp(response.StatusCode, body);
-        return code switch
+        // Scrubbed before it is cut to a detail, so no part of a credential survives.
+        var mapped = ConnectorSupport.FromHttp(answer.Status, SecretScrubber.Scrub(answer.Body, token, secret, basic));
+        return (int)answer.Status switch
         {
             // RFC 7009 §2.2.1: 503 asks the client to retry later.
             503 => new(DeliveryStatus.Retry, "token revocation: " + mapped.Detail),

@@ -1,7 +1,5 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using AnomalyZT.Grains.Interfaces;
 
 namespace AnomalyZT.Silo.Response.Connectors;
@@ -21,13 +19,11 @@ namespace AnomalyZT.Silo.Response.Connectors;
 /// <see cref="DeliveryStatus.Permanent"/> otherwise (a deprovisioned user is never reactivated). 429 is retried after
 /// <c>X-Rate-Limit-Reset</c>.</para>
 /// </remarks>
-public sealed class OktaConnector : IIdpConnector
+public sealed class OktaConnector : HttpIdpConnector
 {
     private const string Suspended = "SUSPENDED";
     private const string Active = "ACTIVE";
 
-    private readonly ConnectorOptions _options;
-    private readonly Regex? _pattern;
     private readonly string _users;
     private readonly BearerTokenSource _tokens;
 
@@ -37,55 +33,24 @@ public sealed class OktaConnector : IIdpConnector
     /// <param name="http">The shared client; per-request headers only.</param>
     /// <param name="time">Clock for <c>X-Rate-Limit-Reset</c>.</param>
     public OktaConnector(string name, ConnectorOptions options, HttpClient http, TimeProvider time)
+        : base(ConnectorTypes.Okta, name, options, http, time)
     {
-        ArgumentNullException.ThrowIfNull(name);
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(http);
-        ArgumentNullException.ThrowIfNull(time);
-        Name = name;
-        _options = options;
-        _pattern = ConnectorSupport.CompileSubjectPattern(options, name);
         _users = ConnectorHttp.TrimBase(options.BaseUrl) + "/api/v1/users";
-        _tokens = new BearerTokenSource(http, time, options, name, tokenUrl: null, scope: null);
+        _tokens = new BearerTokenSource(http, time, options, name, tokenUrl: null, scope: null, scheme: "SSWS");
     }
-
-    /// <inheritdoc/>
-    public string Name { get; }
 
     /// <inheritdoc/>
     /// <remarks>RevokeSessions and RequireReauth (no restore), Disable (suspend) and its restore (unsuspend).</remarks>
-    public bool Supports(ResponseActionKind kind, bool restore) => kind switch
-    {
-        ResponseActionKind.RevokeSessions or ResponseActionKind.RequireReauth => !restore,
-        ResponseActionKind.Disable => true,
-        _ => false,
-    };
+    public override bool Supports(ResponseActionKind kind, bool restore) => SupportsSessionsAndDisable(kind, restore);
 
     /// <inheritdoc/>
-    public Task<DeliveryResult> ExecuteAsync(ConnectorRequest request, CancellationToken ct)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        if (!Supports(request.Kind, request.Restore))
-        {
-            return Task.FromResult(new DeliveryResult(DeliveryStatus.Permanent,
-                $"okta connector '{Name}' does not support {request.Kind}{(request.Restore ? " restore" : string.Empty)}"));
-        }
+    private protected override DeliveryResult? Refuse(ConnectorRequest request, string login) =>
+        login.Contains('"', StringComparison.Ordinal) || login.Contains('\\', StringComparison.Ordinal)
+            ? new DeliveryResult(DeliveryStatus.Permanent, $"okta: login '{login}' has a quote or backslash and cannot be looked up")
+            : null;
 
-        if (ConnectorSupport.MapSubject(_pattern, request.Subject) is not { } login)
-        {
-            return Task.FromResult(new DeliveryResult(DeliveryStatus.Permanent,
-                $"subject '{ConnectorSupport.Truncate(request.Subject)}' does not match Response:Connectors:{Name}:SubjectPattern"));
-        }
-
-        if (login.Contains('"', StringComparison.Ordinal) || login.Contains('\\', StringComparison.Ordinal))
-        {
-            return Task.FromResult(new DeliveryResult(DeliveryStatus.Permanent, $"okta: login '{login}' has a quote or backslash and cannot be looked up"));
-        }
-
-        return ConnectorHttp.RunAsync(_options.Timeout, t => DeliverAsync(request, login, t), ct);
-    }
-
-    private async Task<DeliveryResult> DeliverAsync(ConnectorRequest request, string login, CancellationToken ct)
+    /// <inheritdoc/>
+    private protected override async Task<DeliveryResult> DeliverAsync(ConnectorRequest request, string login, CancellationToken ct)
     {
         var (user, failure) = await ReadUserAsync(login, ct);
         if (user is not { } found)
@@ -97,11 +62,9 @@ public sealed class OktaConnector : IIdpConnector
         if (request.Kind is ResponseActionKind.RevokeSessions or ResponseActionKind.RequireReauth)
         {
             var tokens = request.Kind == ResponseActionKind.RevokeSessions;
-            var clear = await SendAsync(HttpMethod.Delete, userUrl + "/sessions" + (tokens ? "?oauthTokens=true" : string.Empty), ct);
-            return clear.Failure ?? (clear.Answer.IsSuccess
-                ? new DeliveryResult(DeliveryStatus.Done,
-                    $"okta: cleared sessions{(tokens ? " and OAuth tokens" : string.Empty)} of '{login}' ({found.Id})")
-                : ConnectorHttp.Result(clear.Answer, "okta clear sessions", _tokens.Secrets));
+            var clear = await _tokens.SendAsync(HttpMethod.Delete, userUrl + "/sessions" + (tokens ? "?oauthTokens=true" : string.Empty), null, ct);
+            return _tokens.FailureOf(clear, "okta clear sessions")
+                ?? new DeliveryResult(DeliveryStatus.Done, $"okta: cleared sessions{(tokens ? " and OAuth tokens" : string.Empty)} of '{login}' ({found.Id})");
         }
 
         var wanted = request.Restore ? Active : Suspended;
@@ -111,19 +74,13 @@ public sealed class OktaConnector : IIdpConnector
         }
 
         var operation = request.Restore ? "unsuspend" : "suspend";
-        var change = await SendAsync(HttpMethod.Post, $"{userUrl}/lifecycle/{operation}", ct);
-        if (change.Failure is { } changeFailure)
-        {
-            return changeFailure;
-        }
-
-        if (change.Answer.IsSuccess)
+        var change = await _tokens.SendAsync(HttpMethod.Post, $"{userUrl}/lifecycle/{operation}", null, ct);
+        if (_tokens.FailureOf(change, "okta " + operation) is not { } result)
         {
             return new DeliveryResult(DeliveryStatus.Done, $"okta: {operation}ed '{login}' ({found.Id}), was {found.Status}");
         }
 
-        var result = ConnectorHttp.Result(change.Answer, "okta " + operation, _tokens.Secrets);
-        if (change.Answer.Status != HttpStatusCode.BadRequest)
+        if (change.Failure is not null || change.Answer.Status != HttpStatusCode.BadRequest)
         {
             return result;
         }
@@ -141,20 +98,15 @@ public sealed class OktaConnector : IIdpConnector
         var url = bySearch
             ? $"{_users}?search={Uri.EscapeDataString($"profile.login eq \"{login}\"")}"
             : $"{_users}/{Uri.EscapeDataString(login)}";
-        var read = await SendAsync(HttpMethod.Get, url, ct);
-        if (read.Failure is { } failure)
-        {
-            return (null, failure);
-        }
-
-        if (read.Answer.Status == HttpStatusCode.NotFound)
+        var read = await _tokens.SendAsync(HttpMethod.Get, url, null, ct);
+        if (read.Failure is null && read.Answer.Status == HttpStatusCode.NotFound)
         {
             return (null, new DeliveryResult(DeliveryStatus.Permanent, $"okta: no user '{login}'"));
         }
 
-        if (!read.Answer.IsSuccess)
+        if (_tokens.FailureOf(read, "okta read user") is { } failure)
         {
-            return (null, ConnectorHttp.Result(read.Answer, "okta read user", _tokens.Secrets));
+            return (null, failure);
         }
 
         using var doc = JsonDocument.Parse(read.Answer.Body);
@@ -191,14 +143,6 @@ public sealed class OktaConnector : IIdpConnector
         && user.TryGetProperty("status", out var status) && status.ValueKind == JsonValueKind.String
             ? new OktaUser(idValue, status.GetString() ?? string.Empty)
             : null;
-
-    private Task<Sent> SendAsync(HttpMethod method, string url, CancellationToken ct) =>
-        _tokens.SendAsync(() =>
-        {
-            var request = new HttpRequestMessage(method, url);
-            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-            return request;
-        }, "SSWS", ct);
 
     private readonly record struct OktaUser(string Id, string Status);
 }

@@ -37,11 +37,7 @@ public sealed class ScimConnector : IIdpConnector
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(http);
-        if (!Uri.TryCreate(options.BaseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-        {
-            throw new InvalidOperationException($"Response:Connectors:{name}:BaseUrl must be the absolute http(s) URL of the SCIM base, e.g. https://idp.example.org/scim/v2");
-        }
-
+        ConnectorSupport.HttpBaseUrl(name, options.BaseUrl, "the SCIM base, e.g. https://idp.example.org/scim/v2");
         Name = name;
         _options = options;
         _http = http;
@@ -60,47 +56,18 @@ public sealed class ScimConnector : IIdpConnector
     public async Task<DeliveryResult> ExecuteAsync(ConnectorRequest request, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (!Supports(request.Kind, request.Restore))
+        if (ConnectorSupport.CheckDisable(this, "SCIM", _subjectPattern, request, out var user) is { } refused)
         {
-            return new(DeliveryStatus.Permanent, $"SCIM connector '{Name}' cannot {request.Kind}; it supports Disable and its restore only");
+            return refused;
         }
 
-        var user = ConnectorSupport.MapSubject(_subjectPattern, request.Subject);
-        if (user is null)
+        if (ConnectorSupport.ResolveSecret(Name, "Token", _options.Token, required: true, out var token) is { } missing)
         {
-            return new(DeliveryStatus.Permanent, $"subject '{ConnectorSupport.Truncate(request.Subject)}' does not match SubjectPattern of connector '{Name}'");
+            return missing;
         }
 
-        string token;
-        try
-        {
-            token = SecretReference.Resolve(_options.Token, $"Response:Connectors:{Name}:Token");
-        }
-        catch (InvalidOperationException ex)
-        {
-            return new(DeliveryStatus.Permanent, ex.Message);
-        }
-
-        if (token.Length == 0)
-        {
-            return new(DeliveryStatus.Permanent, $"Response:Connectors:{Name}:Token is not configured");
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(_options.Timeout);
-        try
-        {
-            var result = await SetActiveAsync(user, active: request.Restore, token, timeout.Token).ConfigureAwait(false);
-            return SecretScrubber.Scrub(result, token);
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            return new(DeliveryStatus.Retry, FormattableString.Invariant($"SCIM call timed out after {_options.Timeout.TotalSeconds:0.###} s"));
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            return SecretScrubber.Scrub(ConnectorSupport.FromException(ex), token);
-        }
+        return await ConnectorHttp.RunScrubbedAsync(
+            "SCIM call", _options.Timeout, [token], t => SetActiveAsync(user, active: request.Restore, token, t), ct).ConfigureAwait(false);
     }
 
     /// <summary><paramref name="value"/> as the body of a SCIM filter's JSON string (RFC 7644 §3.4.2.2: the
@@ -137,25 +104,16 @@ public sealed class ScimConnector : IIdpConnector
 
     private async Task<DeliveryResult> SetActiveAsync(string user, bool active, string token, CancellationToken ct)
     {
-        using var find = new HttpRequestMessage(HttpMethod.Get, FindUrl(user));
-        Authorize(find, token);
-        string? id;
-        bool? current;
-        using (var response = await _http.SendAsync(find, ct).ConfigureAwait(false))
+        var find = await SendAsync(HttpMethod.Get, FindUrl(user), body: null, token, ct).ConfigureAwait(false);
+        if (!find.IsSuccess)
         {
-            var body = SecretScrubber.Scrub(await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false), token);
-            if (!response.IsSuccessStatusCode)
-            {
-                return Prefix("SCIM user search", ConnectorSupport.FromHttp(response.StatusCode, body));
-            }
+            return Prefix("SCIM user search", ConnectorSupport.FromHttp(find.Status, find.Body));
+        }
 
-            var (found, error) = ParseSearch(body, user);
-            if (error is not null)
-            {
-                return new(DeliveryStatus.Permanent, error);
-            }
-
-            (id, current) = found;
+        var ((id, current), error) = ParseSearch(find.Body, user);
+        if (error is not null)
+        {
+            return new(DeliveryStatus.Permanent, error);
         }
 
         var state = active ? "active" : "inactive";
@@ -164,23 +122,32 @@ public sealed class ScimConnector : IIdpConnector
             return new(DeliveryStatus.AlreadyInState, $"SCIM user '{user}' is already {state}");
         }
 
-        using var patch = new HttpRequestMessage(HttpMethod.Patch, _baseUrl + "/Users/" + Uri.EscapeDataString(id!))
+        var patch = await SendAsync(HttpMethod.Patch, _baseUrl + "/Users/" + Uri.EscapeDataString(id!), PatchBody(active), token, ct).ConfigureAwait(false);
+        if (patch.IsSuccess)
         {
-            Content = new StringContent(PatchBody(active), Encoding.UTF8, ScimMediaType),
-        };
-        Authorize(patch, token);
-        using (var response = await _http.SendAsync(patch, ct).ConfigureAwait(false))
-        {
-            var body = SecretScrubber.Scrub(await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false), token);
-            if (response.IsSuccessStatusCode)
-            {
-                return new(DeliveryStatus.Done, FormattableString.Invariant($"SCIM user '{user}' set {state} (HTTP {(int)response.StatusCode})"));
-            }
-
-            return response.StatusCode == HttpStatusCode.NotFound
-                ? new(DeliveryStatus.Permanent, $"SCIM user '{user}' not found at PATCH (deleted meanwhile?): " + ConnectorSupport.FromHttp(response.StatusCode, body).Detail)
-                : Prefix("SCIM PATCH", ConnectorSupport.FromHttp(response.StatusCode, body));
+            return new(DeliveryStatus.Done, FormattableString.Invariant($"SCIM user '{user}' set {state} (HTTP {(int)patch.Status})"));
         }
+
+        return patch.Status == HttpStatusCode.NotFound
+            ? new(DeliveryStatus.Permanent, $"SCIM user '{user}' not found at PATCH (deleted meanwhile?): " + ConnectorSupport.FromHttp(patch.Status, patch.Body).Detail)
+            : Prefix("SCIM PATCH", ConnectorSupport.FromHttp(patch.Status, patch.Body));
+    }
+
+    /// <summary>Sends <paramref name="method"/> <paramref name="url"/> with the bearer <paramref name="token"/> and, when
+    /// given, a SCIM JSON <paramref name="body"/>; the answer's body (read with a cap) is scrubbed of the token.</summary>
+    private async Task<HttpAnswer> SendAsync(HttpMethod method, string url, string? body, string token, CancellationToken ct)
+    {
+        var message = new HttpRequestMessage(method, url);
+        if (body is not null)
+        {
+            message.Content = new StringContent(body, Encoding.UTF8, ScimMediaType);
+        }
+
+        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(ScimMediaType));
+        message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        var answer = await ConnectorHttp.SendAsync(_http, message, TimeProvider.System, ct).ConfigureAwait(false);
+        return answer with { Body = SecretScrubber.Scrub(answer.Body, token) };
     }
 
     /// <summary>The id and <c>active</c> of the one user named <paramref name="user"/> in a ListResponse, or why not.</summary>
@@ -246,13 +213,6 @@ public sealed class ScimConnector : IIdpConnector
     private static string PatchBody(bool active) =>
         "{\"schemas\":[\"" + PatchOpSchema + "\"],\"Operations\":[{\"op\":\"replace\",\"path\":\"active\",\"value\":"
         + (active ? "true" : "false") + "}]}";
-
-    private static void Authorize(HttpRequestMessage message, string token)
-    {
-        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(ScimMediaType));
-        message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-    }
 
     private static DeliveryResult Prefix(string what, DeliveryResult result) => result with { Detail = what + ": " + result.Detail };
 }

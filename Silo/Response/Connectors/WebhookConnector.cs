@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.RegularExpressions;
 using AnomalyZT.Grains.Interfaces;
 
 namespace AnomalyZT.Silo.Response.Connectors;
@@ -20,7 +19,7 @@ namespace AnomalyZT.Silo.Response.Connectors;
 /// <para>Any 2xx is <see cref="DeliveryStatus.Done"/>; 408, 425, 429 and 5xx retry (after <c>Retry-After</c>); other
 /// answers are permanent.</para>
 /// </remarks>
-public sealed class WebhookConnector : IIdpConnector
+public sealed class WebhookConnector : HttpIdpConnector
 {
     /// <summary>Header with the signature, <c>sha256={hex}</c>.</summary>
     public const string SignatureHeader = "X-AnomalyZT-Signature";
@@ -36,10 +35,6 @@ public sealed class WebhookConnector : IIdpConnector
 
     private const string SignaturePrefix = "sha256=";
 
-    private readonly ConnectorOptions _options;
-    private readonly HttpClient _http;
-    private readonly TimeProvider _time;
-    private readonly Regex? _pattern;
     private readonly Uri _target;
     private readonly string _keyName;
 
@@ -49,49 +44,15 @@ public sealed class WebhookConnector : IIdpConnector
     /// <param name="http">The shared client; per-request headers only.</param>
     /// <param name="time">Clock for the signature timestamp.</param>
     public WebhookConnector(string name, ConnectorOptions options, HttpClient http, TimeProvider time)
+        : base(ConnectorTypes.Webhook, name, options, http, time)
     {
-        ArgumentNullException.ThrowIfNull(name);
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(http);
-        ArgumentNullException.ThrowIfNull(time);
-        Name = name;
-        _options = options;
-        _http = http;
-        _time = time;
-        _pattern = ConnectorSupport.CompileSubjectPattern(options, name);
         _target = new Uri(options.BaseUrl.Trim());
         _keyName = $"Response:Connectors:{name}:HmacKey";
     }
 
     /// <inheritdoc/>
-    public string Name { get; }
-
-    /// <inheritdoc/>
     /// <remarks>Every kind, applied and restored: the receiver decides what each means.</remarks>
-    public bool Supports(ResponseActionKind kind, bool restore) => Enum.IsDefined(kind);
-
-    /// <inheritdoc/>
-    public Task<DeliveryResult> ExecuteAsync(ConnectorRequest request, CancellationToken ct)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        if (!Supports(request.Kind, request.Restore))
-        {
-            return Task.FromResult(new DeliveryResult(DeliveryStatus.Permanent, $"webhook connector '{Name}' does not know kind {(int)request.Kind}"));
-        }
-
-        if (ConnectorSupport.MapSubject(_pattern, request.Subject) is not { } subject)
-        {
-            return Task.FromResult(new DeliveryResult(DeliveryStatus.Permanent,
-                $"subject '{ConnectorSupport.Truncate(request.Subject)}' does not match Response:Connectors:{Name}:SubjectPattern"));
-        }
-
-        if (request.Kind == ResponseActionKind.RevokeToken && string.IsNullOrEmpty(request.Token))
-        {
-            return Task.FromResult(new DeliveryResult(DeliveryStatus.Permanent, "webhook: RevokeToken without a token to fingerprint"));
-        }
-
-        return ConnectorHttp.RunAsync(_options.Timeout, t => DeliverAsync(request, subject, t), ct);
-    }
+    public override bool Supports(ResponseActionKind kind, bool restore) => Enum.IsDefined(kind);
 
     /// <summary>The lower-case hex SHA-256 of a token's UTF-8 bytes: what the webhook sends instead of the token.</summary>
     public static string Fingerprint(string token)
@@ -167,15 +128,26 @@ public sealed class WebhookConnector : IIdpConnector
         return HMACSHA256.HashData(Encoding.UTF8.GetBytes(key), message);
     }
 
-    private async Task<DeliveryResult> DeliverAsync(ConnectorRequest request, string subject, CancellationToken ct)
+    /// <inheritdoc/>
+    private protected override DeliveryResult Unsupported(ConnectorRequest request) =>
+        new(DeliveryStatus.Permanent, $"webhook connector '{Name}' does not know kind {(int)request.Kind}");
+
+    /// <inheritdoc/>
+    private protected override DeliveryResult? Refuse(ConnectorRequest request, string subject) =>
+        request.Kind == ResponseActionKind.RevokeToken && string.IsNullOrEmpty(request.Token)
+            ? new DeliveryResult(DeliveryStatus.Permanent, "webhook: RevokeToken without a token to fingerprint")
+            : null;
+
+    /// <inheritdoc/>
+    private protected override async Task<DeliveryResult> DeliverAsync(ConnectorRequest request, string subject, CancellationToken ct)
     {
-        var key = SecretReference.Resolve(_options.HmacKey, _keyName);
+        var key = SecretReference.Resolve(Options.HmacKey, _keyName);
         if (key.Length == 0)
         {
             return new DeliveryResult(DeliveryStatus.Permanent, _keyName + " is empty");
         }
 
-        var seconds = _time.GetUtcNow().ToUnixTimeSeconds();
+        var seconds = Time.GetUtcNow().ToUnixTimeSeconds();
         var timestamp = seconds.ToString(CultureInfo.InvariantCulture);
         var body = ConnectorHttp.JsonObject(w =>
         {
@@ -194,7 +166,7 @@ public sealed class WebhookConnector : IIdpConnector
         message.Headers.Add(TimestampHeader, timestamp);
         message.Headers.Add(SignatureHeader, Sign(key, timestamp, body));
         message.Headers.Add(IdempotencyHeader, request.Restore ? request.ActionId + ".restore" : request.ActionId);
-        var answer = await ConnectorHttp.SendAsync(_http, message, _time, ct);
+        var answer = await ConnectorHttp.SendAsync(Http, message, Time, ct);
         return answer.IsSuccess
             ? new DeliveryResult(DeliveryStatus.Done, FormattableString.Invariant($"webhook: HTTP {(int)answer.Status}"))
             : ConnectorHttp.Result(answer, "webhook", [key, request.Token]);

@@ -17,24 +17,14 @@ using AnomalyZT.Silo.Response.Connectors;
 
 namespace AnomalyZT.Tests.Response.Contracts;
 
-public sealed class GraphContractTests : IClassFixture<ProviderStub>
+public sealed class GraphContractTests(ProviderStub stub) : ProviderContractTests(stub), IClassFixture<ProviderStub>
 {
     private const string ClientSecret = "graph-client-secret~Qz8.ab";
     private const string Upn = "alice@contoso.com";
 
-    private readonly ProviderStub _stub;
-    private readonly ManualTime _time = new(Contract.T0);
-    private readonly HttpClient _http = new();
     private int _issued;
     private bool _accountEnabled = true;
     private bool _revokeAnswers204;
-    private Func<RecordedRequest, StubResponse?> _override = _ => null;
-
-    public GraphContractTests(ProviderStub stub)
-    {
-        _stub = stub;
-        _stub.Reset(Handle);
-    }
 
     private static StubResponse GraphError(int status, string code, string message, params (string, string)[] headers) =>
         StubResponse.Json(status, $$"""
@@ -42,13 +32,8 @@ public sealed class GraphContractTests : IClassFixture<ProviderStub>
              "innerError":{"date":"2026-11-20T09:00:00","request-id":"b0c1e7f2-6a7e-4c55-9d6b-3d2f7d1a9e10","client-request-id":"b0c1e7f2-6a7e-4c55-9d6b-3d2f7d1a9e10"} } }
             """, headers);
 
-    private StubResponse Handle(RecordedRequest r)
+    protected override StubResponse Handle(RecordedRequest r)
     {
-        if (_override(r) is { } overridden)
-        {
-            return overridden;
-        }
-
         if (r.Method == "POST" && r.Path == "/contoso-tenant/oauth2/v2.0/token")
         {
             if (r.Form.GetValueOrDefault("client_secret") != ClientSecret)
@@ -89,14 +74,14 @@ public sealed class GraphContractTests : IClassFixture<ProviderStub>
         new("entra", new ConnectorOptions
         {
             Type = ConnectorTypes.Graph,
-            BaseUrl = _stub.Url + "/v1.0",
-            TokenUrl = _stub.Url + "/contoso-tenant/oauth2/v2.0/token",
+            BaseUrl = Stub.Url + "/v1.0",
+            TokenUrl = Stub.Url + "/contoso-tenant/oauth2/v2.0/token",
             ClientId = "9b2f3c4d-0000-4e5f-8a9b-0c1d2e3f4a5b",
             ClientSecret = secret ?? ClientSecret,
-        }, _http, _time);
+        }, Http, Time);
 
     private GraphConnector Static(string token) =>
-        new("entra", new ConnectorOptions { Type = ConnectorTypes.Graph, BaseUrl = _stub.Url + "/v1.0/", Token = token }, _http, _time);
+        new("entra", new ConnectorOptions { Type = ConnectorTypes.Graph, BaseUrl = Stub.Url + "/v1.0/", Token = token }, Http, Time);
 
     [Fact]
     public async Task RevokeSessions_GetsAppToken_AndPostsRevokeSignInSessions()
@@ -104,7 +89,7 @@ public sealed class GraphContractTests : IClassFixture<ProviderStub>
         var result = await ClientCredentials().ExecuteAsync(Contract.Request(ResponseActionKind.RevokeSessions, Upn), Contract.Ct);
 
         Assert.Equal(DeliveryStatus.Done, result.Status);
-        var requests = _stub.Requests;
+        var requests = Stub.Requests;
         Assert.Equal(2, requests.Count);
         var token = requests[0];
         Assert.Equal("POST", token.Method);
@@ -137,7 +122,7 @@ public sealed class GraphContractTests : IClassFixture<ProviderStub>
         var result = await ClientCredentials().ExecuteAsync(Contract.Request(ResponseActionKind.RequireReauth, Upn), Contract.Ct);
 
         Assert.Equal(DeliveryStatus.Done, result.Status);
-        Assert.Equal($"/v1.0/users/{Upn}/revokeSignInSessions", _stub.Requests[^1].RawTarget);
+        Assert.Equal($"/v1.0/users/{Upn}/revokeSignInSessions", Stub.Requests[^1].RawTarget);
     }
 
     [Fact]
@@ -147,14 +132,14 @@ public sealed class GraphContractTests : IClassFixture<ProviderStub>
         for (var i = 0; i < 4; i++)
         {
             Assert.Equal(DeliveryStatus.Done, (await connector.ExecuteAsync(Contract.Request(ResponseActionKind.RevokeSessions, Upn), Contract.Ct)).Status);
-            _time.Advance(TimeSpan.FromMinutes(10));
+            Time.Advance(TimeSpan.FromMinutes(10));
         }
 
-        Assert.Single(_stub.Requests, r => r.Path.EndsWith("/token", StringComparison.Ordinal));
+        Assert.Single(Stub.Requests, r => r.Path.EndsWith("/token", StringComparison.Ordinal));
 
-        _time.Advance(TimeSpan.FromMinutes(20));
+        Time.Advance(TimeSpan.FromMinutes(20));
         await connector.ExecuteAsync(Contract.Request(ResponseActionKind.RevokeSessions, Upn), Contract.Ct);
-        Assert.Equal(2, _stub.Requests.Count(r => r.Path.EndsWith("/token", StringComparison.Ordinal)));
+        Assert.Equal(2, Stub.Requests.Count(r => r.Path.EndsWith("/token", StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -164,10 +149,10 @@ public sealed class GraphContractTests : IClassFixture<ProviderStub>
 
         Assert.Equal(DeliveryStatus.Done, result.Status);
         Assert.False(_accountEnabled);
-        var read = _stub.Requests[^2];
+        var read = Stub.Requests[^2];
         Assert.Equal("GET", read.Method);
         Assert.Equal($"/v1.0/users/{Upn}?$select=accountEnabled", read.RawTarget);
-        var patch = _stub.Requests[^1];
+        var patch = Stub.Requests[^1];
         Assert.Equal("PATCH", patch.Method);
         Assert.Equal($"/v1.0/users/{Upn}", patch.RawTarget);
         Assert.Equal("application/json", patch.Header("Content-Type"));
@@ -182,7 +167,7 @@ public sealed class GraphContractTests : IClassFixture<ProviderStub>
         var result = await ClientCredentials().ExecuteAsync(Contract.Request(ResponseActionKind.Disable, Upn), Contract.Ct);
 
         Assert.Equal(DeliveryStatus.AlreadyInState, result.Status);
-        Assert.DoesNotContain(_stub.Requests, r => r.Method == "PATCH");
+        Assert.DoesNotContain(Stub.Requests, r => r.Method == "PATCH");
     }
 
     [Fact]
@@ -193,7 +178,7 @@ public sealed class GraphContractTests : IClassFixture<ProviderStub>
         var result = await ClientCredentials().ExecuteAsync(Contract.Request(ResponseActionKind.Disable, Upn, restore: true), Contract.Ct);
 
         Assert.Equal(DeliveryStatus.Done, result.Status);
-        Assert.Equal("""{"accountEnabled":true}""", _stub.Requests[^1].Body);
+        Assert.Equal("""{"accountEnabled":true}""", Stub.Requests[^1].Body);
         Assert.True(_accountEnabled);
     }
 
@@ -205,23 +190,23 @@ public sealed class GraphContractTests : IClassFixture<ProviderStub>
         Assert.Equal(DeliveryStatus.Permanent, result.Status);
         Assert.Contains("HTTP 404", result.Detail);
         Assert.Contains("Request_ResourceNotFound", result.Detail);
-        Assert.DoesNotContain(_stub.Requests, r => r.Method == "PATCH");
+        Assert.DoesNotContain(Stub.Requests, r => r.Method == "PATCH");
     }
 
     [Fact]
     public async Task GuestUpn_EncodesHash_KeepsAt()
     {
-        _override = r => r.Path.EndsWith("/revokeSignInSessions", StringComparison.Ordinal) ? StubResponse.Empty(204) : null;
+        Override = r => r.Path.EndsWith("/revokeSignInSessions", StringComparison.Ordinal) ? StubResponse.Empty(204) : null;
 
         await ClientCredentials().ExecuteAsync(Contract.Request(ResponseActionKind.RevokeSessions, "adele_adatum.com#EXT#@contoso.com"), Contract.Ct);
 
-        Assert.Equal("/v1.0/users/adele_adatum.com%23EXT%23@contoso.com/revokeSignInSessions", _stub.Requests[^1].RawTarget);
+        Assert.Equal("/v1.0/users/adele_adatum.com%23EXT%23@contoso.com/revokeSignInSessions", Stub.Requests[^1].RawTarget);
     }
 
     [Fact]
     public async Task Throttled429_IsRetry_AfterRetryAfter()
     {
-        _override = r => r.Path.StartsWith("/v1.0/", StringComparison.Ordinal)
+        Override = r => r.Path.StartsWith("/v1.0/", StringComparison.Ordinal)
             ? GraphError(429, "TooManyRequests", "Too many requests, please try again later.", ("Retry-After", "7"))
             : null;
 
@@ -235,7 +220,7 @@ public sealed class GraphContractTests : IClassFixture<ProviderStub>
     [Fact]
     public async Task Unavailable503_IsRetry()
     {
-        _override = r => r.Method == "PATCH" ? GraphError(503, "serviceNotAvailable", "Service unavailable.", ("Retry-After", "3")) : null;
+        Override = r => r.Method == "PATCH" ? GraphError(503, "serviceNotAvailable", "Service unavailable.", ("Retry-After", "3")) : null;
 
         var result = await ClientCredentials().ExecuteAsync(Contract.Request(ResponseActionKind.Disable, Upn), Contract.Ct);
 
@@ -247,7 +232,7 @@ public sealed class GraphContractTests : IClassFixture<ProviderStub>
     public async Task InvalidClientSecret_401_IsPermanent_AndTheSecretIsNeverInTheDetail()
     {
         const string wrong = "graph-wrong-secret~77xy";
-        _override = r => r.Path.EndsWith("/token", StringComparison.Ordinal)
+        Override = r => r.Path.EndsWith("/token", StringComparison.Ordinal)
             ? StubResponse.Json(401, $$"""{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided: {{r.Form["client_secret"]}}"}""")
             : null;
 
@@ -262,13 +247,13 @@ public sealed class GraphContractTests : IClassFixture<ProviderStub>
     public async Task InvalidStaticToken_401_IsPermanent_AndTheTokenIsNeverInTheDetail()
     {
         const string token = "eyJ0eXAiOiJKV1Qi.expired-static-token";
-        _override = r => GraphError(401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired: " + r.Header("Authorization"));
+        Override = r => GraphError(401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired: " + r.Header("Authorization"));
 
         var result = await Static(token).ExecuteAsync(Contract.Request(ResponseActionKind.RevokeSessions, Upn), Contract.Ct);
 
         Assert.Equal(DeliveryStatus.Permanent, result.Status);
         Assert.Contains("InvalidAuthenticationToken", result.Detail);
         Assert.DoesNotContain(token, result.Detail);
-        Assert.Equal("Bearer " + token, _stub.Requests.Single().Header("Authorization"));
+        Assert.Equal("Bearer " + token, Stub.Requests.Single().Header("Authorization"));
     }
 }

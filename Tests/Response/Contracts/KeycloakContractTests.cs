@@ -12,24 +12,14 @@ using AnomalyZT.Silo.Response.Connectors;
 
 namespace AnomalyZT.Tests.Response.Contracts;
 
-public sealed class KeycloakContractTests : IClassFixture<ProviderStub>
+public sealed class KeycloakContractTests(ProviderStub stub) : ProviderContractTests(stub), IClassFixture<ProviderStub>
 {
     private const string ClientSecret = "kc-client-secret-7f3a9d";
     private const string StaticToken = "kc-static-token-51ce02";
     private const string AliceId = "6f1c1f7e-3c1b-4d8e-9a57-2b1f9e0c4a11";
 
-    private readonly ProviderStub _stub;
-    private readonly ManualTime _time = new(Contract.T0);
-    private readonly HttpClient _http = new();
     private readonly List<string> _issued = [];
     private bool _aliceEnabled = true;
-    private Func<RecordedRequest, StubResponse?> _override = _ => null;
-
-    public KeycloakContractTests(ProviderStub stub)
-    {
-        _stub = stub;
-        _stub.Reset(Handle);
-    }
 
     private static string AliceRepresentation(bool enabled) => $$"""
         {"id":"{{AliceId}}","createdTimestamp":1763629200000,"username":"alice","enabled":{{(enabled ? "true" : "false")}},
@@ -39,13 +29,8 @@ public sealed class KeycloakContractTests : IClassFixture<ProviderStub>
          "access":{"manageGroupMembership":true,"view":true,"mapRoles":true,"impersonate":false,"manage":true} }
         """;
 
-    private StubResponse Handle(RecordedRequest r)
+    protected override StubResponse Handle(RecordedRequest r)
     {
-        if (_override(r) is { } overridden)
-        {
-            return overridden;
-        }
-
         if (r.Method == "POST" && r.Path == "/realms/acme/protocol/openid-connect/token")
         {
             if (r.Form.GetValueOrDefault("client_secret") != ClientSecret)
@@ -97,16 +82,16 @@ public sealed class KeycloakContractTests : IClassFixture<ProviderStub>
         new("kc", new ConnectorOptions
         {
             Type = ConnectorTypes.Keycloak,
-            BaseUrl = baseUrl ?? _stub.Url + "/",
+            BaseUrl = baseUrl ?? Stub.Url + "/",
             Realm = "acme",
             ClientId = "anomalyzt",
             ClientSecret = secret ?? ClientSecret,
             SubjectPattern = "^(?<user>[^@]+)@",
             Timeout = timeout ?? TimeSpan.FromSeconds(5),
-        }, _http, _time);
+        }, Http, Time);
 
     private KeycloakConnector Static(string token = StaticToken) =>
-        new("kc", new ConnectorOptions { Type = ConnectorTypes.Keycloak, BaseUrl = _stub.Url, Realm = "acme", Token = token }, _http, _time);
+        new("kc", new ConnectorOptions { Type = ConnectorTypes.Keycloak, BaseUrl = Stub.Url, Realm = "acme", Token = token }, Http, Time);
 
     [Fact]
     public async Task RevokeSessions_FetchesToken_FindsUserExactly_AndPostsLogout()
@@ -114,7 +99,7 @@ public sealed class KeycloakContractTests : IClassFixture<ProviderStub>
         var result = await ClientCredentials().ExecuteAsync(Contract.Request(ResponseActionKind.RevokeSessions, "alice@example.org"), Contract.Ct);
 
         Assert.Equal(DeliveryStatus.Done, result.Status);
-        var requests = _stub.Requests;
+        var requests = Stub.Requests;
         Assert.Equal(3, requests.Count);
 
         var token = requests[0];
@@ -145,8 +130,8 @@ public sealed class KeycloakContractTests : IClassFixture<ProviderStub>
         var result = await ClientCredentials().ExecuteAsync(Contract.Request(ResponseActionKind.RequireReauth, "alice@example.org"), Contract.Ct);
 
         Assert.Equal(DeliveryStatus.Done, result.Status);
-        Assert.Equal($"/admin/realms/acme/users/{AliceId}/logout", _stub.Requests[^1].Path);
-        Assert.Equal("POST", _stub.Requests[^1].Method);
+        Assert.Equal($"/admin/realms/acme/users/{AliceId}/logout", Stub.Requests[^1].Path);
+        Assert.Equal("POST", Stub.Requests[^1].Method);
     }
 
     [Fact]
@@ -157,16 +142,16 @@ public sealed class KeycloakContractTests : IClassFixture<ProviderStub>
         {
             var result = await connector.ExecuteAsync(Contract.Request(ResponseActionKind.RevokeSessions, "alice@example.org"), Contract.Ct);
             Assert.Equal(DeliveryStatus.Done, result.Status);
-            _time.Advance(TimeSpan.FromSeconds(60));
+            Time.Advance(TimeSpan.FromSeconds(60));
         }
 
-        Assert.Single(_stub.Requests, r => r.Path.EndsWith("/token", StringComparison.Ordinal));
+        Assert.Single(Stub.Requests, r => r.Path.EndsWith("/token", StringComparison.Ordinal));
 
         // expires_in 300: the calls at 0, 60 and 120 s share one token; at 275 s (inside the last 30 s) a new one is fetched.
-        _time.Advance(TimeSpan.FromSeconds(95));
+        Time.Advance(TimeSpan.FromSeconds(95));
         await connector.ExecuteAsync(Contract.Request(ResponseActionKind.RevokeSessions, "alice@example.org"), Contract.Ct);
-        Assert.Equal(2, _stub.Requests.Count(r => r.Path.EndsWith("/token", StringComparison.Ordinal)));
-        Assert.Equal("Bearer kc-access-2", _stub.Requests[^1].Header("Authorization"));
+        Assert.Equal(2, Stub.Requests.Count(r => r.Path.EndsWith("/token", StringComparison.Ordinal)));
+        Assert.Equal("Bearer kc-access-2", Stub.Requests[^1].Header("Authorization"));
     }
 
     [Fact]
@@ -177,7 +162,7 @@ public sealed class KeycloakContractTests : IClassFixture<ProviderStub>
             connector.ExecuteAsync(Contract.Request(ResponseActionKind.RevokeSessions, "alice@example.org"), Contract.Ct)));
 
         Assert.All(results, r => Assert.Equal(DeliveryStatus.Done, r.Status));
-        Assert.Single(_stub.Requests, r => r.Path.EndsWith("/token", StringComparison.Ordinal));
+        Assert.Single(Stub.Requests, r => r.Path.EndsWith("/token", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -187,10 +172,10 @@ public sealed class KeycloakContractTests : IClassFixture<ProviderStub>
 
         Assert.Equal(DeliveryStatus.Done, result.Status);
         Assert.False(_aliceEnabled);
-        var read = _stub.Requests[^2];
+        var read = Stub.Requests[^2];
         Assert.Equal("GET", read.Method);
         Assert.Equal($"/admin/realms/acme/users/{AliceId}", read.RawTarget);
-        var put = _stub.Requests[^1];
+        var put = Stub.Requests[^1];
         Assert.Equal("PUT", put.Method);
         Assert.Equal($"/admin/realms/acme/users/{AliceId}", put.RawTarget);
         Assert.Equal("application/json", put.Header("Content-Type"));
@@ -217,7 +202,7 @@ public sealed class KeycloakContractTests : IClassFixture<ProviderStub>
 
         Assert.Equal(DeliveryStatus.AlreadyInState, result.Status);
         Assert.True(result.Succeeded);
-        Assert.DoesNotContain(_stub.Requests, r => r.Method == "PUT");
+        Assert.DoesNotContain(Stub.Requests, r => r.Method == "PUT");
     }
 
     [Fact]
@@ -232,7 +217,7 @@ public sealed class KeycloakContractTests : IClassFixture<ProviderStub>
         Assert.Equal(DeliveryStatus.Done, first.Status);
         Assert.Equal(DeliveryStatus.AlreadyInState, second.Status);
         Assert.True(_aliceEnabled);
-        Assert.True(Contract.Json(_stub.Requests.Single(r => r.Method == "PUT").Body).GetProperty("enabled").GetBoolean());
+        Assert.True(Contract.Json(Stub.Requests.Single(r => r.Method == "PUT").Body).GetProperty("enabled").GetBoolean());
     }
 
     [Fact]
@@ -241,8 +226,8 @@ public sealed class KeycloakContractTests : IClassFixture<ProviderStub>
         var result = await Static().ExecuteAsync(Contract.Request(ResponseActionKind.RevokeSessions, "alice"), Contract.Ct);
 
         Assert.Equal(DeliveryStatus.Done, result.Status);
-        Assert.DoesNotContain(_stub.Requests, r => r.Path.EndsWith("/token", StringComparison.Ordinal));
-        Assert.All(_stub.Requests, r => Assert.Equal("Bearer " + StaticToken, r.Header("Authorization")));
+        Assert.DoesNotContain(Stub.Requests, r => r.Path.EndsWith("/token", StringComparison.Ordinal));
+        Assert.All(Stub.Requests, r => Assert.Equal("Bearer " + StaticToken, r.Header("Authorization")));
     }
 
     [Fact]
@@ -252,13 +237,13 @@ public sealed class KeycloakContractTests : IClassFixture<ProviderStub>
 
         Assert.Equal(DeliveryStatus.Permanent, result.Status);
         Assert.Contains("mallory", result.Detail);
-        Assert.DoesNotContain(_stub.Requests, r => r.Method is "PUT" or "POST" && r.Path.Contains("/users/", StringComparison.Ordinal));
+        Assert.DoesNotContain(Stub.Requests, r => r.Method is "PUT" or "POST" && r.Path.Contains("/users/", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task UserDeletedBeforeLogout_404_IsPermanent()
     {
-        _override = r => r.Path.EndsWith("/logout", StringComparison.Ordinal) ? StubResponse.Json(404, """{"error":"User not found"}""") : null;
+        Override = r => r.Path.EndsWith("/logout", StringComparison.Ordinal) ? StubResponse.Json(404, """{"error":"User not found"}""") : null;
 
         var result = await ClientCredentials().ExecuteAsync(Contract.Request(ResponseActionKind.RevokeSessions, "alice@example.org"), Contract.Ct);
 
@@ -271,7 +256,7 @@ public sealed class KeycloakContractTests : IClassFixture<ProviderStub>
     [InlineData(503)]
     public async Task ThrottledOrUnavailable_IsRetry_WithTheProvidersWait(int status)
     {
-        _override = r => r.Path.StartsWith("/admin/", StringComparison.Ordinal)
+        Override = r => r.Path.StartsWith("/admin/", StringComparison.Ordinal)
             ? StubResponse.Json(status, """{"error":"try later"}""", ("Retry-After", "12"))
             : null;
 
@@ -285,7 +270,7 @@ public sealed class KeycloakContractTests : IClassFixture<ProviderStub>
     [Fact]
     public async Task TokenEndpointUnavailable_IsRetry()
     {
-        _override = r => r.Path.EndsWith("/token", StringComparison.Ordinal) ? StubResponse.Empty(503) : null;
+        Override = r => r.Path.EndsWith("/token", StringComparison.Ordinal) ? StubResponse.Empty(503) : null;
 
         var result = await ClientCredentials().ExecuteAsync(Contract.Request(ResponseActionKind.RevokeSessions, "alice@example.org"), Contract.Ct);
 
@@ -297,7 +282,7 @@ public sealed class KeycloakContractTests : IClassFixture<ProviderStub>
     public async Task BadClientSecret_401_IsPermanent_AndTheSecretIsNeverInTheDetail()
     {
         const string wrong = "kc-wrong-secret-0c1d2e";
-        _override = r => r.Path.EndsWith("/token", StringComparison.Ordinal)
+        Override = r => r.Path.EndsWith("/token", StringComparison.Ordinal)
             ? StubResponse.Json(401, $$"""{"error":"unauthorized_client","error_description":"Invalid client credentials: {{wrong}}"}""")
             : null;
 
@@ -306,31 +291,31 @@ public sealed class KeycloakContractTests : IClassFixture<ProviderStub>
         Assert.Equal(DeliveryStatus.Permanent, result.Status);
         Assert.Contains("HTTP 401", result.Detail);
         Assert.DoesNotContain(wrong, result.Detail);
-        Assert.DoesNotContain(_stub.Requests, r => r.Path.StartsWith("/admin/", StringComparison.Ordinal));
+        Assert.DoesNotContain(Stub.Requests, r => r.Path.StartsWith("/admin/", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task AdminApi401_WithStaticToken_IsPermanent_AndTheTokenIsNeverInTheDetail()
     {
         const string revoked = "kc-revoked-token-9e8d7c";
-        _override = r => StubResponse.Json(401, $$"""{"error":"HTTP 401 Unauthorized","echo":"{{r.Header("Authorization")}}"}""");
+        Override = r => StubResponse.Json(401, $$"""{"error":"HTTP 401 Unauthorized","echo":"{{r.Header("Authorization")}}"}""");
 
         var result = await Static(revoked).ExecuteAsync(Contract.Request(ResponseActionKind.RevokeSessions, "alice"), Contract.Ct);
 
         Assert.Equal(DeliveryStatus.Permanent, result.Status);
         Assert.DoesNotContain(revoked, result.Detail);
-        Assert.Single(_stub.Requests);
+        Assert.Single(Stub.Requests);
     }
 
     [Fact]
     public async Task AdminApi401_WithClientCredentials_FetchesOneFreshToken_ThenIsPermanent()
     {
-        _override = r => r.Path.StartsWith("/admin/", StringComparison.Ordinal) ? StubResponse.Json(401, """{"error":"HTTP 401 Unauthorized"}""") : null;
+        Override = r => r.Path.StartsWith("/admin/", StringComparison.Ordinal) ? StubResponse.Json(401, """{"error":"HTTP 401 Unauthorized"}""") : null;
 
         var result = await ClientCredentials().ExecuteAsync(Contract.Request(ResponseActionKind.RevokeSessions, "alice@example.org"), Contract.Ct);
 
         Assert.Equal(DeliveryStatus.Permanent, result.Status);
-        Assert.Equal(2, _stub.Requests.Count(r => r.Path.EndsWith("/token", StringComparison.Ordinal)));
+        Assert.Equal(2, Stub.Requests.Count(r => r.Path.EndsWith("/token", StringComparison.Ordinal)));
         Assert.DoesNotContain("kc-access-", result.Detail);
     }
 
@@ -341,7 +326,7 @@ public sealed class KeycloakContractTests : IClassFixture<ProviderStub>
 
         Assert.Equal(DeliveryStatus.Permanent, result.Status);
         Assert.Contains("SubjectPattern", result.Detail);
-        Assert.Empty(_stub.Requests);
+        Assert.Empty(Stub.Requests);
     }
 
     [Fact]
@@ -354,13 +339,13 @@ public sealed class KeycloakContractTests : IClassFixture<ProviderStub>
         Assert.True(connector.Supports(ResponseActionKind.Disable, true));
         var result = await connector.ExecuteAsync(Contract.Request(ResponseActionKind.RevokeToken, "alice@example.org", token: "at-1"), Contract.Ct);
         Assert.Equal(DeliveryStatus.Permanent, result.Status);
-        Assert.Empty(_stub.Requests);
+        Assert.Empty(Stub.Requests);
     }
 
     [Fact]
     public async Task SlowProvider_IsRetry_AfterTheTimeout()
     {
-        _override = r => r.Path.StartsWith("/admin/", StringComparison.Ordinal) ? new StubResponse(200, "[]", Delay: TimeSpan.FromSeconds(10)) : null;
+        Override = r => r.Path.StartsWith("/admin/", StringComparison.Ordinal) ? new StubResponse(200, "[]", Delay: TimeSpan.FromSeconds(10)) : null;
 
         var started = TimeProvider.System.GetTimestamp();
         var result = await ClientCredentials(timeout: TimeSpan.FromMilliseconds(300)).ExecuteAsync(Contract.Request(ResponseActionKind.RevokeSessions, "alice@example.org"), Contract.Ct);
@@ -382,7 +367,7 @@ public sealed class KeycloakContractTests : IClassFixture<ProviderStub>
     [Fact]
     public async Task CallersCancellation_Throws()
     {
-        _override = r => r.Path.StartsWith("/admin/", StringComparison.Ordinal) ? new StubResponse(200, "[]", Delay: TimeSpan.FromSeconds(10)) : null;
+        Override = r => r.Path.StartsWith("/admin/", StringComparison.Ordinal) ? new StubResponse(200, "[]", Delay: TimeSpan.FromSeconds(10)) : null;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(Contract.Ct);
         cts.CancelAfter(TimeSpan.FromMilliseconds(200));
 
@@ -393,7 +378,7 @@ public sealed class KeycloakContractTests : IClassFixture<ProviderStub>
     [Fact]
     public async Task UnreadableAnswer_IsRetry()
     {
-        _override = r => r.Path == "/admin/realms/acme/users" ? new StubResponse(200, "<html>proxy login</html>") : null;
+        Override = r => r.Path == "/admin/realms/acme/users" ? new StubResponse(200, "<html>proxy login</html>") : null;
 
         var result = await ClientCredentials().ExecuteAsync(Contract.Request(ResponseActionKind.RevokeSessions, "alice@example.org"), Contract.Ct);
 
@@ -409,6 +394,6 @@ public sealed class KeycloakContractTests : IClassFixture<ProviderStub>
 
         Assert.Equal(DeliveryStatus.Permanent, result.Status);
         Assert.Contains("Response:Connectors:kc:ClientSecret", result.Detail);
-        Assert.Empty(_stub.Requests);
+        Assert.Empty(Stub.Requests);
     }
 }

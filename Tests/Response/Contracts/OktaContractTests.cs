@@ -16,22 +16,12 @@ using AnomalyZT.Silo.Response.Connectors;
 
 namespace AnomalyZT.Tests.Response.Contracts;
 
-public sealed class OktaContractTests : IClassFixture<ProviderStub>
+public sealed class OktaContractTests(ProviderStub stub) : ProviderContractTests(stub), IClassFixture<ProviderStub>
 {
     private const string ApiToken = "00okta-api-token-Xk29fQ";
     private const string AliceId = "00ub0oNGTSWTBKOLGLNR";
 
-    private readonly ProviderStub _stub;
-    private readonly ManualTime _time = new(Contract.T0);
-    private readonly HttpClient _http = new();
     private string _aliceStatus = "ACTIVE";
-    private Func<RecordedRequest, StubResponse?> _override = _ => null;
-
-    public OktaContractTests(ProviderStub stub)
-    {
-        _stub = stub;
-        _stub.Reset(Handle);
-    }
 
     private string Alice(string login = "alice@example.org") => $$"""
         {"id":"{{AliceId}}","status":"{{_aliceStatus}}","created":"2025-01-10T09:12:00.000Z","activated":"2025-01-10T09:12:01.000Z",
@@ -48,13 +38,8 @@ public sealed class OktaContractTests : IClassFixture<ProviderStub>
              "errorCauses":[{{string.Join(",", causes.Select(c => $$"""{"errorSummary":"{{c}}"}"""))}}]}
             """);
 
-    private StubResponse Handle(RecordedRequest r)
+    protected override StubResponse Handle(RecordedRequest r)
     {
-        if (_override(r) is { } overridden)
-        {
-            return overridden;
-        }
-
         if (r.Header("Authorization") != "SSWS " + ApiToken)
         {
             return OktaError(401, "E0000011", "Invalid token provided");
@@ -86,7 +71,7 @@ public sealed class OktaContractTests : IClassFixture<ProviderStub>
     }
 
     private OktaConnector Connector(string token = ApiToken) =>
-        new("okta", new ConnectorOptions { Type = ConnectorTypes.Okta, BaseUrl = _stub.Url + "/", Token = token }, _http, _time);
+        new("okta", new ConnectorOptions { Type = ConnectorTypes.Okta, BaseUrl = Stub.Url + "/", Token = token }, Http, Time);
 
     [Fact]
     public async Task RevokeSessions_ReadsUserByEncodedLogin_AndClearsSessionsAndOAuthTokens()
@@ -94,7 +79,7 @@ public sealed class OktaContractTests : IClassFixture<ProviderStub>
         var result = await Connector().ExecuteAsync(Contract.Request(ResponseActionKind.RevokeSessions, "alice@example.org"), Contract.Ct);
 
         Assert.Equal(DeliveryStatus.Done, result.Status);
-        var requests = _stub.Requests;
+        var requests = Stub.Requests;
         Assert.Equal(2, requests.Count);
         Assert.Equal("GET", requests[0].Method);
         Assert.Equal("/api/v1/users/alice%40example.org", requests[0].RawTarget);
@@ -113,8 +98,8 @@ public sealed class OktaContractTests : IClassFixture<ProviderStub>
         var result = await Connector().ExecuteAsync(Contract.Request(ResponseActionKind.RequireReauth, "alice@example.org"), Contract.Ct);
 
         Assert.Equal(DeliveryStatus.Done, result.Status);
-        Assert.Equal("DELETE", _stub.Requests[^1].Method);
-        Assert.Equal($"/api/v1/users/{AliceId}/sessions", _stub.Requests[^1].RawTarget);
+        Assert.Equal("DELETE", Stub.Requests[^1].Method);
+        Assert.Equal($"/api/v1/users/{AliceId}/sessions", Stub.Requests[^1].RawTarget);
     }
 
     [Fact]
@@ -124,7 +109,7 @@ public sealed class OktaContractTests : IClassFixture<ProviderStub>
 
         Assert.Equal(DeliveryStatus.Done, result.Status);
         Assert.Equal("SUSPENDED", _aliceStatus);
-        var suspend = _stub.Requests[^1];
+        var suspend = Stub.Requests[^1];
         Assert.Equal("POST", suspend.Method);
         Assert.Equal($"/api/v1/users/{AliceId}/lifecycle/suspend", suspend.RawTarget);
         Assert.Empty(suspend.BodyBytes);
@@ -138,7 +123,7 @@ public sealed class OktaContractTests : IClassFixture<ProviderStub>
         var result = await Connector().ExecuteAsync(Contract.Request(ResponseActionKind.Disable, "alice@example.org"), Contract.Ct);
 
         Assert.Equal(DeliveryStatus.AlreadyInState, result.Status);
-        Assert.DoesNotContain(_stub.Requests, r => r.Method == "POST");
+        Assert.DoesNotContain(Stub.Requests, r => r.Method == "POST");
     }
 
     [Fact]
@@ -146,7 +131,7 @@ public sealed class OktaContractTests : IClassFixture<ProviderStub>
     {
         // Suspended by someone else between our read and our POST: Okta's 400 then means "already done".
         var reads = 0;
-        _override = r =>
+        Override = r =>
         {
             if (r.Method == "GET" && ++reads == 2)
             {
@@ -188,7 +173,7 @@ public sealed class OktaContractTests : IClassFixture<ProviderStub>
         Assert.Equal(DeliveryStatus.Done, first.Status);
         Assert.Equal(DeliveryStatus.AlreadyInState, second.Status);
         Assert.Equal("ACTIVE", _aliceStatus);
-        Assert.Equal($"/api/v1/users/{AliceId}/lifecycle/unsuspend", _stub.Requests.Single(r => r.Method == "POST").RawTarget);
+        Assert.Equal($"/api/v1/users/{AliceId}/lifecycle/unsuspend", Stub.Requests.Single(r => r.Method == "POST").RawTarget);
     }
 
     [Fact]
@@ -199,7 +184,7 @@ public sealed class OktaContractTests : IClassFixture<ProviderStub>
         var result = await Connector().ExecuteAsync(Contract.Request(ResponseActionKind.Disable, "alice@example.org", restore: true), Contract.Ct);
 
         Assert.Equal(DeliveryStatus.Permanent, result.Status);
-        Assert.DoesNotContain(_stub.Requests, r => r.Path.EndsWith("/activate", StringComparison.Ordinal));
+        Assert.DoesNotContain(Stub.Requests, r => r.Path.EndsWith("/activate", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -208,7 +193,7 @@ public sealed class OktaContractTests : IClassFixture<ProviderStub>
         var result = await Connector().ExecuteAsync(Contract.Request(ResponseActionKind.RevokeSessions, "ops/alice@example.org"), Contract.Ct);
 
         Assert.Equal(DeliveryStatus.Done, result.Status);
-        Assert.Equal("/api/v1/users?search=profile.login%20eq%20%22ops%2Falice%40example.org%22", _stub.Requests[0].RawTarget);
+        Assert.Equal("/api/v1/users?search=profile.login%20eq%20%22ops%2Falice%40example.org%22", Stub.Requests[0].RawTarget);
     }
 
     [Fact]
@@ -218,14 +203,14 @@ public sealed class OktaContractTests : IClassFixture<ProviderStub>
 
         Assert.Equal(DeliveryStatus.Permanent, result.Status);
         Assert.Contains("bob@example.org", result.Detail);
-        Assert.Single(_stub.Requests);
+        Assert.Single(Stub.Requests);
     }
 
     [Fact]
     public async Task RateLimited429_IsRetry_UntilXRateLimitReset()
     {
         var reset = (Contract.T0 + TimeSpan.FromSeconds(42)).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        _override = _ => StubResponse.Json(429,
+        Override = _ => StubResponse.Json(429,
             """{"errorCode":"E0000047","errorSummary":"API call exceeded rate limit due to too many requests.","errorLink":"E0000047","errorId":"oae1","errorCauses":[]}""",
             ("X-Rate-Limit-Limit", "600"), ("X-Rate-Limit-Remaining", "0"), ("X-Rate-Limit-Reset", reset));
 
@@ -239,7 +224,7 @@ public sealed class OktaContractTests : IClassFixture<ProviderStub>
     [Fact]
     public async Task Unavailable503_IsRetry()
     {
-        _override = r => r.Method == "DELETE" ? StubResponse.Empty(503) : null;
+        Override = r => r.Method == "DELETE" ? StubResponse.Empty(503) : null;
 
         var result = await Connector().ExecuteAsync(Contract.Request(ResponseActionKind.RevokeSessions, "alice@example.org"), Contract.Ct);
 
@@ -250,7 +235,7 @@ public sealed class OktaContractTests : IClassFixture<ProviderStub>
     public async Task InvalidToken_401_IsPermanent_AndTheTokenIsNeverInTheDetail()
     {
         const string bad = "00okta-revoked-token-Qw81";
-        _override = r => OktaError(401, "E0000011", "Invalid token provided: " + r.Header("Authorization"));
+        Override = r => OktaError(401, "E0000011", "Invalid token provided: " + r.Header("Authorization"));
 
         var result = await Connector(bad).ExecuteAsync(Contract.Request(ResponseActionKind.RevokeSessions, "alice@example.org"), Contract.Ct);
 
@@ -270,6 +255,6 @@ public sealed class OktaContractTests : IClassFixture<ProviderStub>
         Assert.False(connector.Supports(ResponseActionKind.Notify, false));
         var result = await connector.ExecuteAsync(Contract.Request(ResponseActionKind.RevokeSessions, "alice@example.org", restore: true), Contract.Ct);
         Assert.Equal(DeliveryStatus.Permanent, result.Status);
-        Assert.Empty(_stub.Requests);
+        Assert.Empty(Stub.Requests);
     }
 }

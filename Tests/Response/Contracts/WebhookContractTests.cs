@@ -11,20 +11,11 @@ using AnomalyZT.Silo.Response.Connectors;
 
 namespace AnomalyZT.Tests.Response.Contracts;
 
-public sealed class WebhookContractTests : IClassFixture<ProviderStub>
+public sealed class WebhookContractTests(ProviderStub stub) : ProviderContractTests(stub), IClassFixture<ProviderStub>
 {
     private const string Key = "whsec-6a0f3b2c9d8e7f6a5b4c3d2e1f0a9b8c";
 
-    private readonly ProviderStub _stub;
-    private readonly ManualTime _time = new(Contract.T0);
-    private readonly HttpClient _http = new();
-    private Func<RecordedRequest, StubResponse> _answer = _ => StubResponse.Empty(204);
-
-    public WebhookContractTests(ProviderStub stub)
-    {
-        _stub = stub;
-        _stub.Reset(r => _answer(r));
-    }
+    protected override StubResponse Handle(RecordedRequest r) => StubResponse.Empty(204);
 
     private static string Seconds(DateTimeOffset t) => t.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
 
@@ -32,10 +23,10 @@ public sealed class WebhookContractTests : IClassFixture<ProviderStub>
         new("soar", new ConnectorOptions
         {
             Type = ConnectorTypes.Webhook,
-            BaseUrl = _stub.Url + "/hooks/anomalyzt",
+            BaseUrl = Stub.Url + "/hooks/anomalyzt",
             HmacKey = key,
             SubjectPattern = pattern,
-        }, _http, _time);
+        }, Http, Time);
 
     [Fact]
     public async Task Disable_PostsTheDocumentedBody_AndHeaders()
@@ -43,7 +34,7 @@ public sealed class WebhookContractTests : IClassFixture<ProviderStub>
         var result = await Connector().ExecuteAsync(Contract.Request(ResponseActionKind.Disable, "alice@example.org"), Contract.Ct);
 
         Assert.Equal(DeliveryStatus.Done, result.Status);
-        var r = Assert.Single(_stub.Requests);
+        var r = Assert.Single(Stub.Requests);
         Assert.Equal("POST", r.Method);
         Assert.Equal("/hooks/anomalyzt", r.RawTarget);
         Assert.Equal("application/json", r.Header("Content-Type"));
@@ -63,7 +54,7 @@ public sealed class WebhookContractTests : IClassFixture<ProviderStub>
     public async Task Signature_VerifiesWithTheKey_AndFailsWithAnotherKeyOrAModifiedBody()
     {
         await Connector().ExecuteAsync(Contract.Request(ResponseActionKind.RevokeSessions, "alice@example.org"), Contract.Ct);
-        var r = Assert.Single(_stub.Requests);
+        var r = Assert.Single(Stub.Requests);
         var timestamp = r.Header(WebhookConnector.TimestampHeader)!;
         var signature = r.Header(WebhookConnector.SignatureHeader)!;
 
@@ -82,7 +73,7 @@ public sealed class WebhookContractTests : IClassFixture<ProviderStub>
     public async Task Verify_RejectsAReplayOutsideTheSkew_AcceptsWithin()
     {
         await Connector().ExecuteAsync(Contract.Request(ResponseActionKind.Disable, "alice@example.org"), Contract.Ct);
-        var r = Assert.Single(_stub.Requests);
+        var r = Assert.Single(Stub.Requests);
         var timestamp = r.Header(WebhookConnector.TimestampHeader)!;
         var signature = r.Header(WebhookConnector.SignatureHeader)!;
 
@@ -101,7 +92,7 @@ public sealed class WebhookContractTests : IClassFixture<ProviderStub>
         var result = await Connector().ExecuteAsync(Contract.Request(ResponseActionKind.RevokeToken, "alice@example.org", token: token), Contract.Ct);
 
         Assert.Equal(DeliveryStatus.Done, result.Status);
-        var r = Assert.Single(_stub.Requests);
+        var r = Assert.Single(Stub.Requests);
         var body = Contract.Json(r.Body);
         Assert.Equal("RevokeToken", body.GetProperty("kind").GetString());
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token))), body.GetProperty("tokenSha256").GetString());
@@ -115,7 +106,7 @@ public sealed class WebhookContractTests : IClassFixture<ProviderStub>
         var result = await Connector().ExecuteAsync(Contract.Request(ResponseActionKind.RevokeToken, "alice@example.org"), Contract.Ct);
 
         Assert.Equal(DeliveryStatus.Permanent, result.Status);
-        Assert.Empty(_stub.Requests);
+        Assert.Empty(Stub.Requests);
     }
 
     [Fact]
@@ -124,8 +115,8 @@ public sealed class WebhookContractTests : IClassFixture<ProviderStub>
         await Connector().ExecuteAsync(Contract.Request(ResponseActionKind.Disable, "alice@example.org"), Contract.Ct);
         await Connector().ExecuteAsync(Contract.Request(ResponseActionKind.Disable, "alice@example.org", restore: true), Contract.Ct);
 
-        var apply = _stub.Requests[0];
-        var restore = _stub.Requests[1];
+        var apply = Stub.Requests[0];
+        var restore = Stub.Requests[1];
         Assert.False(Contract.Json(apply.Body).GetProperty("restore").GetBoolean());
         Assert.True(Contract.Json(restore.Body).GetProperty("restore").GetBoolean());
         Assert.Equal(Contract.ActionId, apply.Header(WebhookConnector.IdempotencyHeader));
@@ -137,11 +128,11 @@ public sealed class WebhookContractTests : IClassFixture<ProviderStub>
     {
         var connector = Connector();
         await connector.ExecuteAsync(Contract.Request(ResponseActionKind.Disable, "alice@example.org"), Contract.Ct);
-        _time.Advance(TimeSpan.FromSeconds(30));
+        Time.Advance(TimeSpan.FromSeconds(30));
         await connector.ExecuteAsync(Contract.Request(ResponseActionKind.Disable, "alice@example.org"), Contract.Ct);
 
-        Assert.Equal(2, _stub.Requests.Select(r => r.Header(WebhookConnector.IdempotencyHeader)).Where(k => k == Contract.ActionId).Count());
-        Assert.NotEqual(_stub.Requests[0].Header(WebhookConnector.TimestampHeader), _stub.Requests[1].Header(WebhookConnector.TimestampHeader));
+        Assert.Equal(2, Stub.Requests.Select(r => r.Header(WebhookConnector.IdempotencyHeader)).Where(k => k == Contract.ActionId).Count());
+        Assert.NotEqual(Stub.Requests[0].Header(WebhookConnector.TimestampHeader), Stub.Requests[1].Header(WebhookConnector.TimestampHeader));
     }
 
     [Fact]
@@ -149,7 +140,7 @@ public sealed class WebhookContractTests : IClassFixture<ProviderStub>
     {
         await Connector(pattern: "^(?<user>[^@]+)@").ExecuteAsync(Contract.Request(ResponseActionKind.Notify, "alice@example.org"), Contract.Ct);
 
-        Assert.Equal("alice", Contract.Json(_stub.Requests[0].Body).GetProperty("subject").GetString());
+        Assert.Equal("alice", Contract.Json(Stub.Requests[0].Body).GetProperty("subject").GetString());
     }
 
     [Theory]
@@ -163,7 +154,7 @@ public sealed class WebhookContractTests : IClassFixture<ProviderStub>
     [InlineData(202, DeliveryStatus.Done)]
     public async Task Answers_MapToResults(int status, DeliveryStatus expected)
     {
-        _answer = _ => StubResponse.Json(status, """{"message":"receiver says"}""", ("Retry-After", "5"));
+        Override = _ => StubResponse.Json(status, """{"message":"receiver says"}""", ("Retry-After", "5"));
 
         var result = await Connector().ExecuteAsync(Contract.Request(ResponseActionKind.Disable, "alice@example.org"), Contract.Ct);
 
@@ -177,13 +168,13 @@ public sealed class WebhookContractTests : IClassFixture<ProviderStub>
     [Fact]
     public async Task ReceiverEchoingTheKey_NeverPutsItInTheDetail()
     {
-        _answer = _ => StubResponse.Json(401, $$"""{"message":"bad signature for key {{Key}}"}""");
+        Override = _ => StubResponse.Json(401, $$"""{"message":"bad signature for key {{Key}}"}""");
 
         var result = await Connector().ExecuteAsync(Contract.Request(ResponseActionKind.Disable, "alice@example.org"), Contract.Ct);
 
         Assert.Equal(DeliveryStatus.Permanent, result.Status);
         Assert.DoesNotContain(Key, result.Detail);
-        Assert.DoesNotContain(Key, _stub.Requests[0].Everything);
+        Assert.DoesNotContain(Key, Stub.Requests[0].Everything);
     }
 
     [Fact]
@@ -193,14 +184,14 @@ public sealed class WebhookContractTests : IClassFixture<ProviderStub>
         var missing = await Connector(key: "env:" + variable).ExecuteAsync(Contract.Request(ResponseActionKind.Disable, "alice"), Contract.Ct);
         Assert.Equal(DeliveryStatus.Permanent, missing.Status);
         Assert.Contains("Response:Connectors:soar:HmacKey", missing.Detail);
-        Assert.Empty(_stub.Requests);
+        Assert.Empty(Stub.Requests);
 
         Environment.SetEnvironmentVariable(variable, Key);
         try
         {
             var result = await Connector(key: "env:" + variable).ExecuteAsync(Contract.Request(ResponseActionKind.Disable, "alice"), Contract.Ct);
             Assert.Equal(DeliveryStatus.Done, result.Status);
-            var r = Assert.Single(_stub.Requests);
+            var r = Assert.Single(Stub.Requests);
             Assert.True(WebhookConnector.Verify(Key, r.Header(WebhookConnector.TimestampHeader)!, r.Header(WebhookConnector.SignatureHeader)!, r.BodyBytes, Contract.T0));
         }
         finally
@@ -223,7 +214,7 @@ public sealed class WebhookContractTests : IClassFixture<ProviderStub>
     [Fact]
     public async Task NetworkError_IsRetry()
     {
-        var connector = new WebhookConnector("soar", new ConnectorOptions { Type = ConnectorTypes.Webhook, BaseUrl = Contract.ClosedPortUrl() + "/hook", HmacKey = Key }, _http, _time);
+        var connector = new WebhookConnector("soar", new ConnectorOptions { Type = ConnectorTypes.Webhook, BaseUrl = Contract.ClosedPortUrl() + "/hook", HmacKey = Key }, Http, Time);
 
         var result = await connector.ExecuteAsync(Contract.Request(ResponseActionKind.Disable, "alice"), Contract.Ct);
 
