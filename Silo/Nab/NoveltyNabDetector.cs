@@ -66,6 +66,20 @@ public sealed record NoveltyOptions
 
     /// <summary>Seasonal novelty: the smallest autocorrelation at a peak for a period to be accepted.</summary>
     public double MinAutocorrelation { get; init; } = 0.75;
+
+    /// <summary>Quantile novelty: the number of preceding rows whose quantiles are the reference; 0 turns the part off.</summary>
+    public int QuantileRows { get; init; } = 400;
+
+    /// <summary>Quantile novelty: the upper quantile of the reference rows (the lower one is 1 − this); their
+    /// difference is the spread.</summary>
+    public double Quantile { get; init; } = 0.97;
+
+    /// <summary>Quantile novelty: the smallest excess over the upper quantile, in spreads, that counts at all; it must
+    /// also beat every such excess the series produced before.</summary>
+    public double QuantileMin { get; init; } = 2;
+
+    /// <summary>Quantile novelty: the excess, in spreads, that counts as one unit of evidence.</summary>
+    public double QuantileCut { get; init; } = 1.5;
 }
 
 /// <summary>
@@ -74,18 +88,24 @@ public sealed record NoveltyOptions
 /// so far (Numenta's "spatial anomaly"); (2) recent range novelty — the value goes well beyond the [min, max] of the
 /// last few hundred rows and is near the top (or bottom) of a longer span too, which catches a burst after an earlier,
 /// larger one; (3) context novelty — the last few block means, quantised over the running range, form a word whose
-/// nearest previously seen word is far away (a new shape at a known level, in the spirit of contextual detectors).
-/// Reports <c>g/(1 + g)</c> for the strongest evidence <c>g</c>; suppression of repeats is left to the caller.
+/// nearest previously seen word is far away (a new shape at a known level, in the spirit of contextual detectors);
+/// (4) seasonal novelty — the value differs from the one a period ago more than ever before; (5) quantile novelty — the
+/// value rises above the upper quantile of the last few hundred rows by more spreads than ever before in this series
+/// (a record for the series itself, so a small but unprecedented rise counts while a routinely bursting series earns
+/// nothing for one more burst). Reports <c>g/(1 + g)</c> for the strongest evidence <c>g</c>; suppression of repeats is left to the caller.
 /// </summary>
 /// <remarks>
 /// No look-ahead: every quantity is a running one (all-time min/max, sliding extremes, words already seen, the
-/// period estimated from rows already seen). Memory is the series itself (the context words are re-quantised from it
-/// when the range grows) plus the distinct words; the period estimate costs O(3·MaxPeriod²) every PeriodEvery rows.
+/// period estimated from rows already seen, the sorted last rows). Memory is the series itself (the context words are
+/// re-quantised from it when the range grows) plus the distinct words; the period estimate costs O(3·MaxPeriod²) every
+/// PeriodEvery rows and the sorted window O(QuantileRows) per row.
 /// </remarks>
 public sealed class NoveltyNabDetector : INabDetector
 {
     private const int MaxBlocks = 10;
     private const int LevelBase = 64;
+    private const double SpreadFloor = 0.01;
+    private const double QuantileCap = 10;
 
     private readonly NoveltyOptions _o;
     private readonly List<double> _values = [];
@@ -96,6 +116,7 @@ public sealed class NoveltyNabDetector : INabDetector
     private readonly SlidingExtreme _longMin;
     private readonly SlidingExtreme _excessMax;
     private readonly Seasonal _seasonal;
+    private readonly List<double> _sorted = [];
     private readonly HashSet<long> _seen = [];
     private readonly List<byte> _words = [];
     private readonly byte[] _current;
@@ -103,6 +124,7 @@ public sealed class NoveltyNabDetector : INabDetector
     private double _max = double.NegativeInfinity;
     private double _qmin;
     private double _qmax;
+    private double _quantileRecord;
 
     /// <summary>Creates a detector with the corpus-wide defaults.</summary>
     public NoveltyNabDetector()
@@ -126,6 +148,12 @@ public sealed class NoveltyNabDetector : INabDetector
         ArgumentOutOfRangeException.ThrowIfLessThan(options.ExcessRows, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfNegative(options.MaxPeriod, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.PeriodEvery, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.QuantileRows, nameof(options));
+        if (!(options.Quantile is > 0.5 and < 1 && options.QuantileMin >= 0 && options.QuantileCut > 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "the quantile must be in (0.5, 1), the minimum not negative, the cut positive");
+        }
+
         if (!(options.GlobalCut > 0 && options.RecentCut > 0 && options.ContextCut > 0 && options.GlobalCap > 0 && options.RecentSlack >= 0))
         {
             throw new ArgumentOutOfRangeException(nameof(options), "cuts and the cap must be positive and the slack not negative");
@@ -165,6 +193,13 @@ public sealed class NoveltyNabDetector : INabDetector
             evidence = Math.Max(GlobalEvidence(value), recent);
         }
 
+        // Quantile novelty stands in only where recent range novelty is silent.
+        var quantile = QuantileEvidence(index, value, scoring);
+        if (recent <= 0 || !scoring)
+        {
+            evidence = Math.Max(evidence, quantile);
+        }
+
         if (value < _min)
         {
             _min = value;
@@ -185,6 +220,46 @@ public sealed class NoveltyNabDetector : INabDetector
         _longMax.Add(index, value);
         _longMin.Add(index, value);
         return evidence / (1 + evidence);
+    }
+
+    // Updates the record excess on every row (the warm-up included) and slides the sorted window; returns the evidence.
+    private double QuantileEvidence(int index, double value, bool scoring)
+    {
+        var rows = _o.QuantileRows;
+        if (rows <= 0)
+        {
+            return 0;
+        }
+
+        var evidence = 0.0;
+        if (_sorted.Count >= rows / 2 && _max > _min)
+        {
+            var last = _sorted.Count - 1;
+            var high = _sorted[(int)(_o.Quantile * last)];
+            var low = _sorted[(int)((1 - _o.Quantile) * last)];
+            var spread = Math.Max(high - low, SpreadFloor * (_max - _min));
+            var excess = (value - high) / spread;
+            if (scoring && excess > _o.QuantileMin && excess > _quantileRecord)
+            {
+                evidence = Math.Min(excess, QuantileCap) / _o.QuantileCut;
+            }
+
+            _quantileRecord = Math.Max(_quantileRecord, excess);
+        }
+
+        Insert(_sorted, value);
+        if (_sorted.Count > rows)
+        {
+            _sorted.RemoveAt(_sorted.BinarySearch(_values[index - rows]));
+        }
+
+        return evidence;
+    }
+
+    private static void Insert(List<double> sorted, double value)
+    {
+        var at = sorted.BinarySearch(value);
+        sorted.Insert(at < 0 ? ~at : at, value);
     }
 
     private double GlobalEvidence(double value)

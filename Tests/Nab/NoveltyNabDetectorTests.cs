@@ -50,6 +50,27 @@ public sealed class NoveltyNabDetectorTests
     }
 
     [Fact]
+    public void Score_RiseHiddenFromTheRecentRange_FlaggedByTheQuantilePart()
+    {
+        // A spike early on keeps the recent [min, max] wide, so only the quantile part sees the later, smaller rise.
+        var rng = new Random(13);
+        var values = new double[700];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = 10 + rng.NextDouble();
+        }
+
+        values[160] = 40;
+        values[450] = 14;
+        var with = Run(new NoveltyNabDetector(new NoveltyOptions { MaxPeriod = 0 }), values);
+        var without = Run(new NoveltyNabDetector(new NoveltyOptions { MaxPeriod = 0, QuantileRows = 0 }), values);
+        Assert.All(with, s => Assert.True(double.IsFinite(s) && s is >= 0 and <= 1));
+        Assert.True(with[450] > 0.6, $"the rise scored {with[450]}");
+        Assert.True(with[450] > with.Skip(200).Take(240).Max(), "the rise must outscore the quiet stretch before it");
+        Assert.True(without[450] < 0.5, $"without the quantile part the rise scored {without[450]}");
+    }
+
+    [Fact]
     public void Score_SameInput_SameScores()
     {
         var values = Seasonal(2000, seed: 3);
@@ -86,6 +107,9 @@ public sealed class NoveltyNabDetectorTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new NoveltyNabDetector(new NoveltyOptions { SeasonalCut = 0 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new NoveltyNabDetector(new NoveltyOptions { MinAutocorrelation = 1 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new NoveltyNabDetector(new NoveltyOptions { PeriodEvery = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NoveltyNabDetector(new NoveltyOptions { QuantileRows = -1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NoveltyNabDetector(new NoveltyOptions { Quantile = 1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NoveltyNabDetector(new NoveltyOptions { QuantileCut = 0 }));
     }
 
     [Fact]
