@@ -139,7 +139,7 @@ internal static class IngestEndpoints
                 letters[i] = new DeadLetter(0, now, "http:" + canonical, rejected[i].LineNumber, rejected[i].Reason, rejected[i].Payload);
             }
 
-            var dispatch = runtime.TryDispatch(events.Span, letters);
+            var dispatch = await runtime.DispatchAsync(events.Memory, letters, ct).ConfigureAwait(false);
             if (!dispatch.Admitted)
             {
                 http.Response.Headers.RetryAfter = ((int)Math.Ceiling(dispatch.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -177,6 +177,8 @@ internal sealed class PooledList<T> : IDisposable
     private int _count;
 
     public ReadOnlySpan<T> Span => _items.AsSpan(0, _count);
+
+    public ReadOnlyMemory<T> Memory => _items.AsMemory(0, _count);
 
     public int Count => _count;
 

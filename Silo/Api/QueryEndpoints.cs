@@ -41,6 +41,12 @@ internal static class QueryEndpoints
         app.MapGet("/v1/alerts", GetAlertsAsync).RequireAuthorization(Policies.Read);
         app.MapGet("/v1/entities/{kind}/{**id}", GetEntityAsync).RequireAuthorization(Policies.Read);
         app.MapGet("/v1/dead-letters", GetDeadLettersAsync).RequireAuthorization(Policies.Read);
+        app.MapPost("/v1/runtime/close-all", async (IGrainRuntime runtime, CancellationToken ct) =>
+        {
+            // End of a replayed input: every partition closes its open buckets and checkpoints (admin only).
+            await runtime.CloseAllAsync(ct);
+            return Results.Json(new HealthBody("ok"), Serialization.AnomalyJsonContext.Default.HealthBody);
+        });
         app.MapGet("/v1/config", (Hosting.DetectionConfigWatcher watcher) =>
             Results.Json(watcher.Status, Serialization.AnomalyJsonContext.Default.DetectionConfigStatus)).RequireAuthorization(Policies.Read);
     }

@@ -8,6 +8,7 @@ using AnomalyZT.Silo.Security;
 using AnomalyZT.Silo.State;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
@@ -31,6 +32,14 @@ public static partial class SiloHost
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, Serialization.AnomalyJsonContext.Default));
         services.AddSingleton(TimeProvider.System);
+        var cluster = string.Equals(config["Runtime:Mode"], "Cluster", StringComparison.OrdinalIgnoreCase);
+        if (cluster)
+        {
+            // Registered first: the PostgreSQL store wins over the SQLite one (whose options still name the data folder
+            // for alerts.jsonl and generated keys).
+            services.AddPostgresStateStore();
+        }
+
         services.AddSqliteStateStore();
         services.AddOptions<EmbeddedRuntimeOptions>().BindConfiguration(EmbeddedRuntimeOptions.SectionName)
             .PostConfigure(o =>
@@ -52,7 +61,12 @@ public static partial class SiloHost
         services.AddSingleton(sp => LoadDetection(sp.GetRequiredService<IOptions<EmbeddedRuntimeOptions>>().Value));
         services.AddSingleton(sp => new AlertFileWriter(Path.Combine(sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value.DataDirectory, "alerts.jsonl")));
         AddResponse(services);
-        services.AddSingleton<IGrainRuntime>(sp =>
+        if (cluster)
+        {
+            AddCluster(services);
+        }
+
+        services.TryAddSingleton<IGrainRuntime>(sp =>
         {
             var alerts = sp.GetRequiredService<AlertFileWriter>();
             var responder = sp.GetRequiredService<Responder>();
@@ -122,6 +136,43 @@ public static partial class SiloHost
         app.MapResponse();
         app.MapSiem();
         return app;
+    }
+
+    private static void AddCluster(IServiceCollection services)
+    {
+        services.AddOptions<Cluster.ClusterOptions>().BindConfiguration(Cluster.ClusterOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<Cluster.ClusterOptions>, ClusterOptionsValidator>();
+        services.AddOptions<Cluster.Bus.RabbitBusOptions>().BindConfiguration(Cluster.Bus.RabbitBusOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<Cluster.Bus.RabbitBusOptions>, Cluster.Bus.RabbitBusOptionsValidator>();
+        services.AddSingleton(sp => new Cluster.Bus.PartitionBus(
+            sp.GetRequiredService<IOptions<Cluster.Bus.RabbitBusOptions>>().Value,
+            sp.GetRequiredService<ILogger<Cluster.Bus.PartitionBus>>(),
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
+            sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IGrainRuntime>(sp =>
+        {
+            var alerts = sp.GetRequiredService<AlertFileWriter>();
+            var responder = sp.GetRequiredService<Responder>();
+            var siem = sp.GetRequiredService<Siem.SiemService>();
+            var store = sp.GetRequiredService<IStateStore>();
+            return new Cluster.ClusterRuntime(
+                sp.GetRequiredService<IOptions<EmbeddedRuntimeOptions>>().Value,
+                sp.GetRequiredService<IOptions<Cluster.ClusterOptions>>().Value,
+                sp.GetRequiredService<DetectionConfig>(),
+                store,
+                (IClusterStore)store,
+                (IRecordStore)store,
+                sp.GetRequiredService<Cluster.Bus.PartitionBus>(),
+                async findings =>
+                {
+                    await alerts.WriteAsync(findings).ConfigureAwait(false);
+                    await responder.OnFindingsCommittedAsync(findings).ConfigureAwait(false);
+                    siem.Wake();
+                },
+                sp.GetRequiredService<RuntimeMetrics>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<Cluster.ClusterRuntime>>());
+        });
     }
 
     private static void AddResponse(IServiceCollection services)
@@ -237,6 +288,11 @@ internal sealed class EmbeddedRuntimeOptionsValidator : IValidateOptions<Embedde
     public ValidateOptionsResult Validate(string? name, EmbeddedRuntimeOptions o)
     {
         var errors = new List<string>();
+        if (!string.Equals(o.Mode, "Embedded", StringComparison.OrdinalIgnoreCase) && !string.Equals(o.Mode, "Cluster", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"Runtime:Mode is '{o.Mode}'; allowed: Embedded, Cluster");
+        }
+
         if (o.Partitions is < 1 or > 4096)
         {
             errors.Add($"Runtime:Partitions is {o.Partitions}; Runtime:Partitions must be from 1 to 4096");
@@ -332,6 +388,15 @@ internal sealed class SiemOptionsValidator : IValidateOptions<Siem.SiemOptions>
             errors.Add($"Siem:PollInterval is {o.PollInterval}; it must be at least 00:00:00.05");
         }
 
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+internal sealed class ClusterOptionsValidator : IValidateOptions<Cluster.ClusterOptions>
+{
+    public ValidateOptionsResult Validate(string? name, Cluster.ClusterOptions o)
+    {
+        var errors = o.Validate();
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

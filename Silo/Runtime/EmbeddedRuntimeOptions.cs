@@ -11,6 +11,10 @@ public sealed class EmbeddedRuntimeOptions
     /// <summary>Partitions (worker queues). Fixed for the life of a data folder.</summary>
     public int Partitions { get; set; } = 64;
 
+    /// <summary><c>Embedded</c> (in-process partitions, SQLite) or <c>Cluster</c> (RabbitMQ partition queues,
+    /// PostgreSQL state, several silos).</summary>
+    public string Mode { get; set; } = "Embedded";
+
     /// <summary>Messages a partition may hold before ingest answers 429.</summary>
     public int QueueCapacity { get; set; } = 16_384;
 

@@ -27,6 +27,11 @@ public interface IGrainRuntime : IAsyncDisposable
     /// Never blocks.</summary>
     DispatchResult TryDispatch(ReadOnlySpan<EngineEvent> events, IReadOnlyList<DeadLetter> deadLetters);
 
+    /// <summary>Like <see cref="TryDispatch"/>, but may wait for durability: in cluster mode the task completes only once
+    /// the broker confirmed every partition's share (so a 2xx means durable), or refuses the whole batch.</summary>
+    ValueTask<DispatchResult> DispatchAsync(ReadOnlyMemory<EngineEvent> events, IReadOnlyList<DeadLetter> deadLetters, CancellationToken ct) =>
+        ValueTask.FromResult(TryDispatch(events.Span, deadLetters));
+
     /// <summary>Waits until every partition has processed what was enqueued before the call, then checkpoints.</summary>
     Task FlushAsync(CancellationToken ct);
 

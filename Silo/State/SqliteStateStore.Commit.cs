@@ -34,6 +34,11 @@ public sealed partial class SqliteStateStore
     public async Task CommitAsync(Checkpoint checkpoint, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
+        if (checkpoint.Progress is not null)
+        {
+            throw new NotSupportedException("a checkpoint with partition progress belongs to cluster mode, whose state store is PostgreSQL (State:Postgres)");
+        }
+
         if (FindMissingValue(checkpoint) is { } missing)
         {
             throw new ArgumentException(missing, nameof(checkpoint));

@@ -26,7 +26,22 @@ public sealed record DeadLetter(long Id, long ReceivedAtMs, string Source, int L
 public sealed record Checkpoint(
     IReadOnlyList<GrainSnapshot> Snapshots,
     IReadOnlyList<Finding> Findings,
-    IReadOnlyList<DeadLetter> DeadLetters);
+    IReadOnlyList<DeadLetter> DeadLetters)
+{
+    /// <summary>Cluster mode: the partition's consumption progress, committed with the checkpoint and fenced by the
+    /// lease epoch; null in embedded mode.</summary>
+    public PartitionProgress? Progress { get; init; }
+}
+
+/// <summary>What a cluster partition applied since its last ack, fenced by its lease.</summary>
+/// <param name="Partition">The partition.</param>
+/// <param name="Owner">The silo committing.</param>
+/// <param name="Epoch">The lease epoch the silo holds; the commit is refused if the lease moved on.</param>
+/// <param name="AppliedBatchIds">Batches applied since the last ack (skipped if the broker redelivers them).</param>
+public sealed record PartitionProgress(int Partition, string Owner, long Epoch, string[] AppliedBatchIds);
+
+/// <summary>A commit was refused because the partition's lease is held by another silo or a newer epoch.</summary>
+public sealed class LeaseLostException(string message) : Exception(message);
 
 /// <summary>Filters and position of a findings query. Null filters match everything.</summary>
 /// <param name="Kind">Only findings about entities of this kind.</param>

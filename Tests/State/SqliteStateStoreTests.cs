@@ -42,7 +42,7 @@ public sealed partial class SqliteStateStoreTests : IAsyncDisposable
         Assert.Equal(SqliteMigrations.Latest, await store.SchemaVersionAsync(Ct));
         await using var side = OpenSide();
         var tables = await StringsAsync(side, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name;");
-        Assert.Equal(["audit_log", "consumer_cursors", "dead_letters", "findings", "grain_snapshots", "identity_risk", "response_actions", "schema_migrations"], tables);
+        Assert.Equal(["audit_log", "consumer_cursors", "dead_letters", "findings", "grain_snapshots", "identity_risk", "response_actions", "schema_migrations", "siem_records"], tables);
         var indexes = await StringsAsync(side, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_%' ORDER BY name;");
         Assert.Equal(
             ["ix_findings_bucket_id", "ix_findings_detector", "ix_findings_entity", "ix_grain_snapshots_partition",
