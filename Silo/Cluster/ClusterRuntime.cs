@@ -42,9 +42,11 @@ public sealed partial class ClusterRuntime : IGrainRuntime
         Func<IReadOnlyList<Finding>, ValueTask>? onFindings,
         RuntimeMetrics metrics,
         TimeProvider time,
-        ILogger<ClusterRuntime> logger)
+        ILogger<ClusterRuntime> logger,
+        Leadership? leadership = null)
     {
         ArgumentNullException.ThrowIfNull(runtimeOptions);
+        Leadership = leadership ?? new Leadership();
         ArgumentNullException.ThrowIfNull(options);
         _runtimeOptions = runtimeOptions;
         Options = options;
@@ -61,6 +63,9 @@ public sealed partial class ClusterRuntime : IGrainRuntime
         _router = new EventRouter(new NodeInventory(runtimeOptions.Inventory));
     }
 
+    /// <summary>Whether this silo holds the leader lease (responder, executor, SIEM sinks run there only).</summary>
+    public Leadership Leadership { get; }
+
     /// <summary>This silo's name in leases.</summary>
     public string SiloId { get; }
 
@@ -74,6 +79,9 @@ public sealed partial class ClusterRuntime : IGrainRuntime
     public bool IsRunning => Volatile.Read(ref _state) == 1;
 
     internal ClusterOptions Options { get; }
+
+    /// <summary>The lease row of the leader: the one after the last partition.</summary>
+    private int LeaderLease => PartitionCount;
 
     internal DetectionConfig Config { get; private set; }
 
@@ -257,6 +265,12 @@ public sealed partial class ClusterRuntime : IGrainRuntime
                 await ReleaseAsync(p, ct).ConfigureAwait(false);
             }
 
+            if (Leadership.IsLeader)
+            {
+                Leadership.Set(false);
+                await _cluster.ReleaseLeaseAsync(LeaderLease, SiloId, ct).ConfigureAwait(false);
+            }
+
             await _cluster.LeaveAsync(SiloId, ct).ConfigureAwait(false);
         }
         finally
@@ -284,6 +298,16 @@ public sealed partial class ClusterRuntime : IGrainRuntime
             var ttl = Options.LeaseTtl;
             await _cluster.HeartbeatAsync(SiloId, ttl, ct).ConfigureAwait(false);
             var held = (await _cluster.RenewLeasesAsync(SiloId, ttl, ct).ConfigureAwait(false)).ToDictionary(l => l.Partition);
+
+            // The leader lease is the row after the last partition; whoever holds it runs the cluster-wide singletons.
+            var leader = held.ContainsKey(LeaderLease) || await _cluster.TryAcquireLeaseAsync(LeaderLease, SiloId, ttl, ct).ConfigureAwait(false) is not null;
+            if (leader != Leadership.IsLeader)
+            {
+                LogLeadership(SiloId, leader);
+            }
+
+            Leadership.Set(leader);
+            held.Remove(LeaderLease);
             foreach (var p in _workers.Keys.Where(p => !held.ContainsKey(p)).ToList())
             {
                 LogLost(p);
@@ -293,7 +317,7 @@ public sealed partial class ClusterRuntime : IGrainRuntime
             var live = await _cluster.LiveSilosAsync(ct).ConfigureAwait(false);
             var silos = Math.Max(1, live.Count);
             var fair = (PartitionCount + silos - 1) / silos;
-            var leases = (await _cluster.LeasesAsync(ct).ConfigureAwait(false)).ToDictionary(l => l.Partition);
+            var leases = (await _cluster.LeasesAsync(ct).ConfigureAwait(false)).Where(l => l.Partition < PartitionCount).ToDictionary(l => l.Partition);
             if (_workers.Count < fair)
             {
                 // Free partitions first, spread so that silos starting together do not race for the same ones.
@@ -482,6 +506,9 @@ public sealed partial class ClusterRuntime : IGrainRuntime
 
     [LoggerMessage(EventId = 6010, Level = LogLevel.Error, Message = "Snapshot of {Entity} is unreadable; the grain starts fresh")]
     private partial void LogSnapshotUnreadable(string entity, Exception ex);
+
+    [LoggerMessage(EventId = 6012, Level = LogLevel.Information, Message = "Silo {Silo} leader: {Leader}")]
+    private partial void LogLeadership(string silo, bool leader);
 
     [LoggerMessage(EventId = 6011, Level = LogLevel.Information, Message = "Cluster silo {Silo} stopped and left")]
     private partial void LogStopped(string silo);

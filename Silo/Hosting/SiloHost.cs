@@ -63,7 +63,12 @@ public static partial class SiloHost
         AddResponse(services);
         if (cluster)
         {
+            services.AddSingleton(new Cluster.Leadership());
             AddCluster(services);
+        }
+        else
+        {
+            services.AddSingleton(Cluster.Leadership.Always());
         }
 
         services.TryAddSingleton<IGrainRuntime>(sp =>
@@ -171,7 +176,8 @@ public static partial class SiloHost
                 },
                 sp.GetRequiredService<RuntimeMetrics>(),
                 sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILogger<Cluster.ClusterRuntime>>());
+                sp.GetRequiredService<ILogger<Cluster.ClusterRuntime>>(),
+                sp.GetRequiredService<Cluster.Leadership>());
         });
     }
 

@@ -82,6 +82,15 @@ public sealed partial class Responder : IDisposable
     /// <inheritdoc />
     public void Dispose() => _wake.Dispose();
 
+    /// <summary>Forgets every cache (cursor, risks, breakers): the next run re-reads them from the store. Called when this
+    /// silo becomes the cluster's leader.</summary>
+    public void Reset()
+    {
+        _position = null;
+        _risks.Clear();
+        _breakers.Clear();
+    }
+
     /// <summary>Processes every committed finding not yet processed; returns how many it read.</summary>
     public async Task<int> RunOnceAsync(CancellationToken ct)
     {

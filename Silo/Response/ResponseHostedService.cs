@@ -11,6 +11,7 @@ internal sealed partial class ResponseHostedService(
     Responder responder,
     ActionExecutor executor,
     IOptions<ResponseOptions> options,
+    Cluster.Leadership leadership,
     ILogger<ResponseHostedService> logger) : BackgroundService
 {
     private static readonly TimeSpan ErrorPause = TimeSpan.FromSeconds(2);
@@ -20,10 +21,10 @@ internal sealed partial class ResponseHostedService(
         await store.InitializeAsync(stoppingToken).ConfigureAwait(false);
         responder.ActionsRecorded += executor.Wake;
         var o = options.Value;
-        var loops = new List<Task> { LoopAsync("responder", responder.RunOnceAsync, responder.WaitAsync, o.PollInterval, stoppingToken) };
+        var loops = new List<Task> { LoopAsync("responder", responder.RunOnceAsync, responder.WaitAsync, o.PollInterval, responder.Reset, stoppingToken) };
         if (o.Executor.Enabled)
         {
-            loops.Add(LoopAsync("executor", executor.RunOnceAsync, executor.WaitAsync, o.Executor.PollInterval, stoppingToken));
+            loops.Add(LoopAsync("executor", executor.RunOnceAsync, executor.WaitAsync, o.Executor.PollInterval, null, stoppingToken));
         }
         else
         {
@@ -34,12 +35,27 @@ internal sealed partial class ResponseHostedService(
     }
 
     private async Task LoopAsync(
-        string name, Func<CancellationToken, Task<int>> once, Func<TimeSpan, CancellationToken, Task> wait, TimeSpan poll, CancellationToken ct)
+        string name, Func<CancellationToken, Task<int>> once, Func<TimeSpan, CancellationToken, Task> wait, TimeSpan poll, Action? onLead, CancellationToken ct)
     {
+        var epoch = 0;
         while (!ct.IsCancellationRequested)
         {
             try
             {
+                if (!leadership.IsLeader)
+                {
+                    // Another silo runs the response side; look again shortly.
+                    await Task.Delay(poll, ct).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (leadership.Epoch != epoch)
+                {
+                    // Newly leading: whatever was cached may be stale; start again from the store.
+                    epoch = leadership.Epoch;
+                    onLead?.Invoke();
+                }
+
                 await once(ct).ConfigureAwait(false);
                 await wait(poll, ct).ConfigureAwait(false);
             }

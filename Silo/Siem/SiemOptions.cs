@@ -138,11 +138,7 @@ public sealed class SiemSinkOptions
         switch (Type)
         {
             case SiemSinkTypes.SyslogTcp or SiemSinkTypes.SyslogTls or SiemSinkTypes.SyslogUdp:
-                if (string.IsNullOrWhiteSpace(Host) || Port is < 1 or > 65535)
-                {
-                    errors.Add($"{key}Host and Port are '{Host}' and {Port}; a syslog sink needs a host and a port from 1 to 65535");
-                }
-
+                errors.AddRange(Sinks.SyslogSinks.Validate(name, this));
                 break;
             case SiemSinkTypes.Hec or SiemSinkTypes.Webhook:
                 if (!Uri.TryCreate(Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))

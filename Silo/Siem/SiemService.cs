@@ -59,6 +59,7 @@ public sealed partial class SiemService(
     HttpClient http,
     TimeProvider time,
     SiemMetrics metrics,
+    Cluster.Leadership leadership,
     ILoggerFactory logs) : BackgroundService
 {
     private readonly List<(SinkWorker Worker, WakeSignal Wake)> _workers = [];
@@ -116,10 +117,23 @@ public sealed partial class SiemService(
 
     private async Task LoopAsync(SinkWorker worker, WakeSignal wake, CancellationToken ct)
     {
+        var epoch = 0;
         while (!ct.IsCancellationRequested)
         {
             try
             {
+                if (!leadership.IsLeader)
+                {
+                    await wake.WaitAsync(options.Value.PollInterval, ct).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (leadership.Epoch != epoch)
+                {
+                    epoch = leadership.Epoch;
+                    worker.Reset();
+                }
+
                 await worker.RunOnceAsync(ct).ConfigureAwait(false);
                 if (worker.Backoff > TimeSpan.Zero)
                 {

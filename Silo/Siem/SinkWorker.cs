@@ -74,6 +74,9 @@ public sealed partial class SinkWorker : IAsyncDisposable
         _sink.Name, _options.Type, _encoder.Format, _cursor, Math.Max(0, _latest - _cursor), Interlocked.Read(ref _deliveredTotal),
         Interlocked.Read(ref _filteredTotal), Interlocked.Read(ref _retries), _lastError is null, _lastError, _lastDelivery);
 
+    /// <summary>Re-reads the cursor from the store at the next run (this silo became the leader).</summary>
+    public void Reset() => _cursor = -1;
+
     /// <summary>Sends everything stored after the cursor, batch by batch, until caught up or a send fails; returns the
     /// number of records delivered.</summary>
     public async Task<int> RunOnceAsync(CancellationToken ct)

@@ -408,7 +408,6 @@ public sealed class PartitionBusTests(RabbitMqFixture broker)
         await broker.StartAgainAsync();
         TestContext.Current.TestOutputHelper?.WriteLine(FormattableString.Invariant(
             $"broker stop took {stopped.TotalSeconds:0.0} s, start {watch.Elapsed.TotalSeconds:0.0} s"));
-        TestContext.Current.TestOutputHelper?.WriteLine(broker.ServerOutput);
         Volatile.Write(ref restarted, true);
         await WaitUntilAsync(() => Volatile.Read(ref afterRestart) >= 20, TimeSpan.FromSeconds(30), "publishing to resume after the restart");
         await stop.CancelAsync();
