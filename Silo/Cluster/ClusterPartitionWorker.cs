@@ -17,8 +17,15 @@ internal sealed partial class ClusterPartitionWorker : IAsyncDisposable
     private readonly List<Finding> _findings = [];
     private readonly List<DeadLetter> _deadLetters = [];
     private readonly Dictionary<EntityKey, GrainSnapshot> _snapshots = [];
+    // Batches applied since the last ack the broker took: committed with every checkpoint, so after a crash their
+    // redelivery is recognised.
     private readonly List<string> _appliedSinceAck = [];
-    private readonly HashSet<string> _appliedBeforeCrash;
+
+    // The most recently applied batch ids (and those the last owner's checkpoint listed): a redelivery after a lost
+    // channel comes from the last prefetch-worth of deliveries, so a window twice that long recognises every one.
+    private readonly HashSet<string> _recent = new(StringComparer.Ordinal);
+    private readonly Queue<string> _recentOrder = new();
+    private readonly int _recentCapacity;
     private readonly CancellationTokenSource _stop = new();
     private PartitionSubscription? _subscription;
     private Task? _loop;
@@ -26,12 +33,16 @@ internal sealed partial class ClusterPartitionWorker : IAsyncDisposable
     private int _lastGeneration;
     private int _unacked;
 
-    public ClusterPartitionWorker(ClusterRuntime runtime, Partition partition, long epoch, IEnumerable<string> appliedBeforeCrash)
+    public ClusterPartitionWorker(ClusterRuntime runtime, Partition partition, long epoch, IEnumerable<string> appliedBeforeCrash, int prefetch)
     {
         _runtime = runtime;
         Partition = partition;
         Epoch = epoch;
-        _appliedBeforeCrash = new HashSet<string>(appliedBeforeCrash, StringComparer.Ordinal);
+        _recentCapacity = Math.Max(4096, prefetch * 2);
+        foreach (var id in appliedBeforeCrash)
+        {
+            Remember(id);
+        }
     }
 
     public Partition Partition { get; }
@@ -182,7 +193,7 @@ internal sealed partial class ClusterPartitionWorker : IAsyncDisposable
             return;
         }
 
-        if (_appliedBeforeCrash.Contains(message.BatchId) || _appliedSinceAck.Contains(message.BatchId))
+        if (_recent.Contains(message.BatchId))
         {
             SkippedDuplicates++;
             return;
@@ -208,15 +219,34 @@ internal sealed partial class ClusterPartitionWorker : IAsyncDisposable
                 break;
             case PartitionMessageKind.CloseAll:
                 Partition.CloseAll(_findings);
-                _appliedSinceAck.Add(message.BatchId);
-                Applied++;
+                MarkApplied(message.BatchId);
                 await CheckpointAsync().ConfigureAwait(false);
                 await _runtime.ReportClosedAsync(message.Correlation, Partition.Index).ConfigureAwait(false);
                 return;
         }
 
-        _appliedSinceAck.Add(message.BatchId);
+        MarkApplied(message.BatchId);
+    }
+
+    private void MarkApplied(string batchId)
+    {
+        _appliedSinceAck.Add(batchId);
+        Remember(batchId);
         Applied++;
+    }
+
+    private void Remember(string batchId)
+    {
+        if (!_recent.Add(batchId))
+        {
+            return;
+        }
+
+        _recentOrder.Enqueue(batchId);
+        while (_recentOrder.Count > _recentCapacity)
+        {
+            _recent.Remove(_recentOrder.Dequeue());
+        }
     }
 
     private void Advance(long highWaterMs)
@@ -262,13 +292,13 @@ internal sealed partial class ClusterPartitionWorker : IAsyncDisposable
         _snapshots.Clear();
         _findings.Clear();
         _deadLetters.Clear();
-        if (_subscription is not null && _unacked > 0)
+        // Only an ack the broker took ends the need to list these batches; a stale one (the channel was lost) means
+        // they come back, and the next checkpoint lists them again.
+        if (_subscription is not null && _unacked > 0 && await _subscription.AckUpToAsync(_lastTag).ConfigureAwait(false))
         {
-            await _subscription.AckUpToAsync(_lastTag).ConfigureAwait(false);
+            _appliedSinceAck.Clear();
         }
 
-        _appliedBeforeCrash.Clear();
-        _appliedSinceAck.Clear();
         _unacked = 0;
         await _runtime.NotifyAsync(findings).ConfigureAwait(false);
     }

@@ -418,7 +418,7 @@ public sealed partial class ClusterRuntime : IGrainRuntime
         }
 
         var progress = await _cluster.LoadProgressAsync(p, ct).ConfigureAwait(false);
-        var worker = new ClusterPartitionWorker(this, partition, epoch, progress?.AppliedBatchIds ?? []);
+        var worker = new ClusterPartitionWorker(this, partition, epoch, progress?.AppliedBatchIds ?? [], _bus.Options.PrefetchCount);
         _workers[p] = worker;
         await worker.StartAsync(_bus, ct).ConfigureAwait(false);
         var elapsed = _time.GetElapsedTime(started);

@@ -108,7 +108,7 @@ public sealed class ClusterEquivalenceTests(PostgresFixture postgres, RabbitMqFi
     private async Task<Dictionary<int, string>> HeldAsync(string schema)
     {
         var rows = await postgres.StringsAsync(
-            $"SELECT partition::text || ' ' || owner FROM \"{schema}\".partition_leases WHERE owner <> '' AND expires_at > now();", Ct);
+            $"SELECT partition::text || ' ' || owner FROM \"{schema}\".partition_leases WHERE owner <> '' AND expires_at > now() AND partition < {Partitions};", Ct);
         return rows.Select(r => r.Split(' ', 2)).ToDictionary(p => int.Parse(p[0], CultureInfo.InvariantCulture), p => p[1]);
     }
 

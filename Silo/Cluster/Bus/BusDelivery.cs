@@ -8,6 +8,7 @@ namespace AnomalyZT.Silo.Cluster.Bus;
 /// within a subscription across reconnects (it is not the broker's raw tag, which restarts per channel).</param>
 /// <param name="Redelivered">The broker delivered it before (to this or another consumer) without an ack: it may have
 /// been applied already.</param>
-/// <param name="Generation">Which registration of the subscription received it; a lost connection or channel starts a
-/// new one, and deliveries of an older one can no longer be acked (the broker hands them out again).</param>
+/// <param name="Generation">Which registration of the subscription received it (a number unique on the bus); a lost
+/// connection or channel starts a new one, and deliveries of an older one can no longer be acked (the broker hands them
+/// out again).</param>
 public readonly record struct BusDelivery(int Partition, ReadOnlyMemory<byte> Body, string BatchId, ulong DeliveryTag, bool Redelivered, int Generation);
