@@ -10,26 +10,7 @@ internal static class SiemParsers
     public static (List<string> Header, Dictionary<string, string> Extension) ParseCef(string line)
     {
         Assert.StartsWith("CEF:", line, StringComparison.Ordinal);
-        var header = new List<string>();
-        var field = new StringBuilder();
-        var i = 0;
-        while (header.Count < 7)
-        {
-            var c = line[i++];
-            if (c == '\\' && i < line.Length && line[i] is '\\' or '|')
-            {
-                field.Append(line[i++]);
-            }
-            else if (c == '|')
-            {
-                header.Add(field.ToString());
-                field.Clear();
-            }
-            else
-            {
-                field.Append(c);
-            }
-        }
+        var (header, i) = ParseHeader(line, 7);
 
         // Extension: key=value pairs separated by spaces; a value runs until the space before the next unescaped key=.
         var ext = line[i..];
@@ -63,10 +44,26 @@ internal static class SiemParsers
     public static (List<string> Header, Dictionary<string, string> Attributes) ParseLeef(string line)
     {
         Assert.StartsWith("LEEF:2.0|", line, StringComparison.Ordinal);
+        var (header, i) = ParseHeader(line, 6);
+        Assert.Equal("x09", header[5]);
+        var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in line[i..].Split('\t'))
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            attributes[pair[..eq]] = UnescapeLeef(pair[(eq + 1)..]);
+        }
+
+        return (header, attributes);
+    }
+
+    /// <summary>The first <paramref name="count"/> pipe-separated header fields (with <c>\|</c> and <c>\\</c> unescaped)
+    /// and the index just after the last pipe.</summary>
+    private static (List<string> Header, int Next) ParseHeader(string line, int count)
+    {
         var header = new List<string>();
         var field = new StringBuilder();
         var i = 0;
-        while (header.Count < 6)
+        while (header.Count < count)
         {
             var c = line[i++];
             if (c == '\\' && i < line.Length && line[i] is '\\' or '|')
@@ -84,15 +81,7 @@ internal static class SiemParsers
             }
         }
 
-        Assert.Equal("x09", header[5]);
-        var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var pair in line[i..].Split('\t'))
-        {
-            var eq = pair.IndexOf('=', StringComparison.Ordinal);
-            attributes[pair[..eq]] = UnescapeLeef(pair[(eq + 1)..]);
-        }
-
-        return (header, attributes);
+        return (header, i);
     }
 
     private static bool Escaped(string text, int at)

@@ -14,25 +14,8 @@ namespace AnomalyZT.Tests.SiemCore;
 /// <summary>The whole SIEM path into a real rsyslog: records committed to the store, a sink worker encoding them as CEF
 /// (over TCP) and LEEF (over TLS), rsyslog writing them to files, and an independent parser reading every field back —
 /// with values full of <c>=</c>, <c>\</c>, <c>|</c>, newlines, tabs and non-ASCII.</summary>
-public sealed class SiemToRsyslogTests(RsyslogFixture rsyslog) : IClassFixture<RsyslogFixture>, IAsyncLifetime
+public sealed class SiemToRsyslogTests(RsyslogFixture rsyslog) : TempStore, IClassFixture<RsyslogFixture>
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "anomalyzt-siem-rsyslog-" + Guid.NewGuid().ToString("N"));
-    private SqliteStateStore _store = null!;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        _store = new SqliteStateStore(new SqliteStoreOptions { DataDirectory = _directory }, TimeProvider.System);
-        await _store.InitializeAsync(Ct);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _store.DisposeAsync();
-        Directory.Delete(_directory, recursive: true);
-    }
-
     [Theory]
     [InlineData("syslog-tcp", "cef")]
     [InlineData("syslog-tls", "leef")]
@@ -43,8 +26,8 @@ public sealed class SiemToRsyslogTests(RsyslogFixture rsyslog) : IClassFixture<R
         var run = "r" + Guid.NewGuid().ToString("N")[..8];
         var findings = Enumerable.Range(0, 20).Select(i => ResponseHarness.IdentityFinding($"{run}|user{i}=x\\y@corp", "failures", i, Severity.High,
             examples: ["s3://bucket/a=b|c", "日本"]) with { Explanation = $"{run} {i} " + EncoderTests.Nasty }).ToArray();
-        await _store.CommitAsync(new Checkpoint([], findings, []), Ct);
-        var stored = await _store.RecordsAfterAsync(0, 1000, Ct);
+        await Store.CommitAsync(new Checkpoint([], findings, []), Ct);
+        var stored = await Store.RecordsAfterAsync(0, 1000, Ct);
 
         var options = new SiemSinkOptions
         {
@@ -57,7 +40,7 @@ public sealed class SiemToRsyslogTests(RsyslogFixture rsyslog) : IClassFixture<R
         };
         Assert.Empty(options.Validate("s"));
         await using var sink = SyslogSinks.Create("s", options);
-        var worker = new SinkWorker(_store, sink, SiemFormats.Create(format), options, TimeProvider.System, new SiemMetrics(null), NullLogger.Instance);
+        var worker = new SinkWorker(Store, sink, SiemFormats.Create(format), options, TimeProvider.System, new SiemMetrics(null), NullLogger.Instance);
         Assert.Equal(stored.Count, await worker.RunOnceAsync(Ct));
 
         var file = type == "syslog-tls" ? rsyslog.TlsLog : rsyslog.TcpLog;

@@ -10,25 +10,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AnomalyZT.Tests.SiemCore;
 
-public sealed class SinkWorkerTests : IAsyncLifetime
+public sealed class SinkWorkerTests : TempStore
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "anomalyzt-siem-" + Guid.NewGuid().ToString("N"));
-    private SqliteStateStore _store = null!;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        _store = new SqliteStateStore(new SqliteStoreOptions { DataDirectory = _directory }, TimeProvider.System);
-        await _store.InitializeAsync(Ct);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _store.DisposeAsync();
-        Directory.Delete(_directory, recursive: true);
-    }
-
     [Fact]
     public async Task ASinkThatFailsMidStream_GetsEveryRecordOnce_ItComesBack_AndTheCursorSurvivesARestart()
     {
@@ -54,7 +37,7 @@ public sealed class SinkWorkerTests : IAsyncLifetime
     [Fact]
     public async Task Filters_SkipRecordsBelowTheMinimumSeverityOrOfOtherKinds_AndTheCursorStillMoves()
     {
-        await _store.CommitAsync(new Checkpoint([], [
+        await Store.CommitAsync(new Checkpoint([], [
             ResponseHarness.IdentityFinding("a", "f1", 0, Severity.Low),
             ResponseHarness.IdentityFinding("a", "f2", 0, Severity.High),
             ResponseHarness.IdentityFinding("a", "f3", 0, Severity.Critical),
@@ -71,7 +54,7 @@ public sealed class SinkWorkerTests : IAsyncLifetime
     public async Task FileSink_WritesLines_AndRotatesAtItsSize()
     {
         await CommitAsync(40);
-        var path = Path.Combine(_directory, "out", "records.jsonl");
+        var path = Path.Combine(DirectoryPath, "out", "records.jsonl");
         var options = new SiemSinkOptions { Type = SiemSinkTypes.File, Path = path, MaxFileBytes = 4096, MaxFiles = 3, BatchSize = 10 };
         await using var sink = new FileSink("file", path, options.MaxFileBytes, options.MaxFiles);
         var worker = Worker(sink, options, new JsonRecordEncoder());
@@ -126,10 +109,10 @@ public sealed class SinkWorkerTests : IAsyncLifetime
     }
 
     private SinkWorker Worker(IRecordSink sink, SiemSinkOptions options, ISiemEncoder? encoder = null) =>
-        new(_store, sink, encoder ?? new CefEncoder(), options, TimeProvider.System, new SiemMetrics(null), NullLogger.Instance);
+        new(Store, sink, encoder ?? new CefEncoder(), options, TimeProvider.System, new SiemMetrics(null), NullLogger.Instance);
 
     private Task CommitAsync(int count, int offset = 0) =>
-        _store.CommitAsync(new Checkpoint([], [.. Enumerable.Range(offset, count).Select(i => ResponseHarness.IdentityFinding("u" + i, "failures", i, Severity.Medium))], []), Ct);
+        Store.CommitAsync(new Checkpoint([], [.. Enumerable.Range(offset, count).Select(i => ResponseHarness.IdentityFinding("u" + i, "failures", i, Severity.Medium))], []), Ct);
 
     /// <summary>Confirms records until <see cref="FailAfter"/> in total, then fails (like a receiver that went away).</summary>
     private sealed class FlakySink : IRecordSink

@@ -57,20 +57,36 @@ public sealed class CefEncoder : ISiemEncoder
     }
 
     /// <summary>Escapes an extension value: <c>\</c>, <c>=</c>, newline and carriage return.</summary>
-    public static string Value(string value)
+    public static string Value(string value) => Escape(value, '=');
+
+    /// <summary>Backslash-escapes <c>\</c>, newline (<c>\n</c>), carriage return (<c>\r</c>) and
+    /// <paramref name="special"/> (tab is written <c>\t</c>, anything else as itself after a backslash).</summary>
+    internal static string Escape(string value, char special)
     {
         ArgumentNullException.ThrowIfNull(value);
         var b = new StringBuilder(value.Length + 8);
         foreach (var c in value)
         {
-            _ = c switch
+            if (c == '\\')
             {
-                '\\' => b.Append(@"\\"),
-                '=' => b.Append(@"\="),
-                '\n' => b.Append(@"\n"),
-                '\r' => b.Append(@"\r"),
-                _ => b.Append(c),
-            };
+                b.Append(@"\\");
+            }
+            else if (c == '\n')
+            {
+                b.Append(@"\n");
+            }
+            else if (c == '\r')
+            {
+                b.Append(@"\r");
+            }
+            else if (c == special)
+            {
+                b.Append('\\').Append(special == '\t' ? 't' : special);
+            }
+            else
+            {
+                b.Append(c);
+            }
         }
 
         return b.ToString();

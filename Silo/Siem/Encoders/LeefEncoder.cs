@@ -36,22 +36,5 @@ public sealed class LeefEncoder : ISiemEncoder
     }
 
     /// <summary>Escapes a value: backslash, tab, newline, carriage return.</summary>
-    public static string Value(string value)
-    {
-        ArgumentNullException.ThrowIfNull(value);
-        var b = new StringBuilder(value.Length + 8);
-        foreach (var c in value)
-        {
-            _ = c switch
-            {
-                '\\' => b.Append(@"\\"),
-                '\t' => b.Append(@"\t"),
-                '\n' => b.Append(@"\n"),
-                '\r' => b.Append(@"\r"),
-                _ => b.Append(c),
-            };
-        }
-
-        return b.ToString();
-    }
+    public static string Value(string value) => CefEncoder.Escape(value, '\t');
 }
