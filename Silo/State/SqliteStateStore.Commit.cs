@@ -1,7 +1,4 @@
-using System.Globalization;
-using System.Text.Json;
 using AnomalyZT.Grains.Interfaces;
-using AnomalyZT.Silo.Serialization;
 using Microsoft.Data.Sqlite;
 
 namespace AnomalyZT.Silo.State;
@@ -39,23 +36,19 @@ public sealed partial class SqliteStateStore
             throw new NotSupportedException("a checkpoint with partition progress belongs to cluster mode, whose state store is PostgreSQL (State:Postgres)");
         }
 
-        if (FindMissingValue(checkpoint) is { } missing)
+        if (StoreRules.FindMissingValue(checkpoint) is { } missing)
         {
             throw new ArgumentException(missing, nameof(checkpoint));
         }
 
-        if (checkpoint.Snapshots.Count == 0 && checkpoint.Findings.Count == 0 && checkpoint.DeadLetters.Count == 0)
+        if (StoreRules.IsEmpty(checkpoint))
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             return;
         }
 
         // Serialising is the only CPU work of a commit; do it before taking the single writer.
-        var findingJson = new string[checkpoint.Findings.Count];
-        for (var i = 0; i < findingJson.Length; i++)
-        {
-            findingJson[i] = JsonSerializer.Serialize(checkpoint.Findings[i], AnomalyJsonContext.Default.Finding);
-        }
+        var findingJson = StoreJson.Serialize(checkpoint.Findings);
 
         await _writeLock.WaitAsync(ct);
         try
@@ -169,50 +162,4 @@ public sealed partial class SqliteStateStore
             await command.ExecuteNonQueryAsync(ct);
         }
     }
-
-    /// <summary>The first missing required value in a checkpoint, described for the caller, or null.</summary>
-    private static string? FindMissingValue(Checkpoint checkpoint)
-    {
-        if (checkpoint.Snapshots is null || checkpoint.Findings is null || checkpoint.DeadLetters is null)
-        {
-            return "Checkpoint.Snapshots, Findings and DeadLetters must not be null; pass an empty list instead.";
-        }
-
-        for (var i = 0; i < checkpoint.Snapshots.Count; i++)
-        {
-            var snapshot = checkpoint.Snapshots[i];
-            if (snapshot is null || snapshot.Key.Id is null || snapshot.Data is null)
-            {
-                return Missing("Snapshots", i, snapshot is null ? null : snapshot.Key.Id is null ? "Key.Id" : "Data");
-            }
-        }
-
-        for (var i = 0; i < checkpoint.Findings.Count; i++)
-        {
-            var finding = checkpoint.Findings[i];
-            var member = finding is null ? "" : finding.Id is null ? "Id" : finding.EntityId is null ? "EntityId"
-                : finding.Detector is null ? "Detector" : finding.Feature is null ? "Feature" : null;
-            if (member is not null)
-            {
-                return Missing("Findings", i, member.Length == 0 ? null : member);
-            }
-        }
-
-        for (var i = 0; i < checkpoint.DeadLetters.Count; i++)
-        {
-            var deadLetter = checkpoint.DeadLetters[i];
-            var member = deadLetter is null ? "" : deadLetter.Source is null ? "Source" : deadLetter.Reason is null ? "Reason"
-                : deadLetter.Payload is null ? "Payload" : null;
-            if (member is not null)
-            {
-                return Missing("DeadLetters", i, member.Length == 0 ? null : member);
-            }
-        }
-
-        return null;
-    }
-
-    private static string Missing(string list, int index, string? member) => member is null
-        ? string.Create(CultureInfo.InvariantCulture, $"Checkpoint.{list}[{index}] is null; nothing was written.")
-        : string.Create(CultureInfo.InvariantCulture, $"Checkpoint.{list}[{index}].{member} is null; it is required, so nothing was written.");
 }

@@ -1,7 +1,5 @@
 using System.Text;
-using System.Text.Json;
 using AnomalyZT.Grains.Interfaces;
-using AnomalyZT.Silo.Serialization;
 using Microsoft.Data.Sqlite;
 
 namespace AnomalyZT.Silo.State;
@@ -19,13 +17,7 @@ public sealed partial class SqliteStateStore
         command.CommandText = SnapshotColumns + "WHERE partition = $partition ORDER BY kind, id;";
         command.Parameters.Add("$partition", SqliteType.Integer).Value = partition;
         await using var reader = await command.ExecuteReaderAsync(ct);
-        var snapshots = new List<GrainSnapshot>();
-        while (await reader.ReadAsync(ct))
-        {
-            snapshots.Add(ReadSnapshot(reader));
-        }
-
-        return snapshots;
+        return await StoreRules.ReadAllAsync(reader, ReadSnapshot, ct);
     }
 
     /// <inheritdoc />
@@ -44,9 +36,7 @@ public sealed partial class SqliteStateStore
     /// <inheritdoc />
     public async Task<FindingPage> QueryFindingsAsync(FindingQuery query, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(query);
-        CheckLimit(query.Limit, nameof(query));
-        var after = query.Cursor is null ? ((long, string)?)null : FindingCursor.Decode(query.Cursor, nameof(query));
+        var after = StoreRules.CheckFindingQuery(query, nameof(query));
 
         await using var connection = await OpenReaderAsync(ct);
         using var command = connection.CreateCommand();
@@ -89,27 +79,13 @@ public sealed partial class SqliteStateStore
         command.CommandText = sql.ToString();
 
         await using var reader = await command.ExecuteReaderAsync(ct);
-        var items = new List<Finding>(Math.Min(query.Limit, 64));
-        var hasMore = false;
-        while (await reader.ReadAsync(ct))
-        {
-            if (items.Count == query.Limit)
-            {
-                hasMore = true;
-                break;
-            }
-
-            items.Add(ReadFinding(reader));
-        }
-
-        var next = hasMore ? FindingCursor.Encode(items[^1].BucketStartMs, items[^1].Id) : null;
-        return new FindingPage(items, next);
+        return await StoreRules.ReadFindingPageAsync(reader, query.Limit, ReadFinding, ct);
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<Finding>> RecentFindingsAsync(EntityKey key, int limit, CancellationToken ct)
     {
-        CheckLimit(limit, nameof(limit));
+        StoreRules.CheckLimit(limit, nameof(limit));
         await using var connection = await OpenReaderAsync(ct);
         using var command = connection.CreateCommand();
         command.CommandText = """
@@ -121,19 +97,13 @@ public sealed partial class SqliteStateStore
         command.Parameters.Add("$entity_id", SqliteType.Text).Value = key.Id;
         command.Parameters.Add("$limit", SqliteType.Integer).Value = limit;
         await using var reader = await command.ExecuteReaderAsync(ct);
-        var items = new List<Finding>(limit);
-        while (await reader.ReadAsync(ct))
-        {
-            items.Add(ReadFinding(reader));
-        }
-
-        return items;
+        return await StoreRules.ReadAllAsync(reader, ReadFinding, ct, limit);
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<DeadLetter>> QueryDeadLettersAsync(long afterId, int limit, CancellationToken ct)
     {
-        CheckLimit(limit, nameof(limit));
+        StoreRules.CheckLimit(limit, nameof(limit));
         await using var connection = await OpenReaderAsync(ct);
         using var command = connection.CreateCommand();
         command.CommandText = """
@@ -143,19 +113,13 @@ public sealed partial class SqliteStateStore
         command.Parameters.Add("$after_id", SqliteType.Integer).Value = afterId;
         command.Parameters.Add("$limit", SqliteType.Integer).Value = limit;
         await using var reader = await command.ExecuteReaderAsync(ct);
-        var deadLetters = new List<DeadLetter>(Math.Min(limit, 64));
-        while (await reader.ReadAsync(ct))
-        {
-            deadLetters.Add(new DeadLetter(
-                reader.GetInt64(0),
-                reader.GetInt64(1),
-                reader.GetString(2),
-                reader.GetInt32(3),
-                reader.GetString(4),
-                reader.GetFieldValue<byte[]>(5)));
-        }
-
-        return deadLetters;
+        return await StoreRules.ReadAllAsync(reader, static r => new DeadLetter(
+                r.GetInt64(0),
+                r.GetInt64(1),
+                r.GetString(2),
+                r.GetInt32(3),
+                r.GetString(4),
+                r.GetFieldValue<byte[]>(5)), ct, Math.Min(limit, 64));
     }
 
     /// <inheritdoc />
@@ -183,7 +147,6 @@ public sealed partial class SqliteStateStore
         reader.GetFieldValue<byte[]>(4),
         reader.GetInt64(5));
 
-    private static Finding ReadFinding(SqliteDataReader reader) =>
-        JsonSerializer.Deserialize(reader.GetString(0), AnomalyJsonContext.Default.Finding)
-        ?? throw new InvalidDataException($"The findings row '{reader.GetString(2)}' holds JSON null.");
+    /// <summary>Reads the finding of a row whose first column is its JSON and third its id.</summary>
+    private static Finding ReadFinding(SqliteDataReader reader) => StoreJson.Finding(reader, static (r, i) => r.GetString(i));
 }

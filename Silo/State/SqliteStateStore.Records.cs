@@ -1,5 +1,3 @@
-using System.Text.Json;
-using AnomalyZT.Silo.Serialization;
 using AnomalyZT.Silo.Siem;
 using Microsoft.Data.Sqlite;
 
@@ -11,22 +9,14 @@ public sealed partial class SqliteStateStore : IRecordStore
     /// <inheritdoc />
     public async Task<IReadOnlyList<StoredRecord>> RecordsAfterAsync(long afterSeq, int limit, CancellationToken ct)
     {
-        CheckLimit(limit, nameof(limit));
+        StoreRules.CheckLimit(limit, nameof(limit));
         await using var connection = await OpenReaderAsync(ct);
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT seq, json FROM siem_records WHERE seq > $after ORDER BY seq LIMIT $limit;";
         command.Parameters.Add("$after", SqliteType.Integer).Value = afterSeq;
         command.Parameters.Add("$limit", SqliteType.Integer).Value = limit;
         await using var reader = await command.ExecuteReaderAsync(ct);
-        var items = new List<StoredRecord>();
-        while (await reader.ReadAsync(ct))
-        {
-            var record = JsonSerializer.Deserialize(reader.GetString(1), AnomalyJsonContext.Default.SiemRecord)
-                ?? throw new InvalidDataException("a stored SIEM record is empty");
-            items.Add(new StoredRecord(reader.GetInt64(0), record));
-        }
-
-        return items;
+        return await StoreRules.ReadAllAsync(reader, static r => new StoredRecord(r.GetInt64(0), StoreJson.Record(r.GetString(1))), ct);
     }
 
     /// <inheritdoc />
@@ -59,7 +49,7 @@ public sealed partial class SqliteStateStore : IRecordStore
             kind.Value = (int)r.Kind;
             severity.Value = (int)r.Severity;
             at.Value = r.TimeMs;
-            json.Value = JsonSerializer.Serialize(r, AnomalyJsonContext.Default.SiemRecord);
+            json.Value = StoreJson.Serialize(r);
             await command.ExecuteNonQueryAsync(ct);
         }
     }

@@ -1,6 +1,4 @@
-using System.Text.Json;
 using AnomalyZT.Grains.Interfaces;
-using AnomalyZT.Silo.Serialization;
 using Microsoft.Data.Sqlite;
 
 namespace AnomalyZT.Silo.State;
@@ -13,20 +11,14 @@ public sealed partial class SqliteStateStore : IResponseStore
     /// <inheritdoc />
     public async Task<IReadOnlyList<StoredFinding>> FindingsAfterAsync(long afterSeq, int limit, CancellationToken ct)
     {
-        CheckLimit(limit, nameof(limit));
+        StoreRules.CheckLimit(limit, nameof(limit));
         await using var connection = await OpenReaderAsync(ct);
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT json, rowid FROM findings WHERE rowid > $after ORDER BY rowid LIMIT $limit;";
         command.Parameters.Add("$after", SqliteType.Integer).Value = afterSeq;
         command.Parameters.Add("$limit", SqliteType.Integer).Value = limit;
         await using var reader = await command.ExecuteReaderAsync(ct);
-        var items = new List<StoredFinding>();
-        while (await reader.ReadAsync(ct))
-        {
-            items.Add(new StoredFinding(reader.GetInt64(1), ReadFinding(reader)));
-        }
-
-        return items;
+        return await StoreRules.ReadAllAsync(reader, static r => new StoredFinding(r.GetInt64(1), ReadFinding(r)), ct);
     }
 
     /// <inheritdoc />
@@ -60,7 +52,7 @@ public sealed partial class SqliteStateStore : IResponseStore
     public async Task<IReadOnlyList<string>> CommitResponseAsync(ResponseCommit commit, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(commit);
-        var findingJson = commit.Findings.Select(f => JsonSerializer.Serialize(f, AnomalyJsonContext.Default.Finding)).ToArray();
+        var findingJson = StoreJson.Serialize(commit.Findings);
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         await _writeLock.WaitAsync(ct);
         try
@@ -76,22 +68,10 @@ public sealed partial class SqliteStateStore : IResponseStore
                 }
             }
 
-            var byId = commit.Actions.ToDictionary(a => a.Id, StringComparer.Ordinal);
-            var records = new List<Siem.SiemRecord>();
-            foreach (var audit in commit.Audit)
+            var lines = StoreRules.AuditLines(commit, inserted, now);
+            foreach (var (audit, json, _) in lines)
             {
-                // Lines about actions this batch tried to record but that were stored before are not repeated.
-                if (byId.TryGetValue(audit.ActionId, out var action) && !inserted.Contains(audit.ActionId))
-                {
-                    continue;
-                }
-
-                var json = action is null ? "{}" : JsonSerializer.Serialize(action, AnomalyJsonContext.Default.ResponseAction);
                 await AppendAuditAsync(writer, transaction, now, audit, json, ct);
-                if (action is not null)
-                {
-                    records.Add(Siem.SiemRecord.From(action, audit.Event, audit.Actor, audit.Detail, now));
-                }
             }
 
             foreach (var risk in commit.Risks)
@@ -109,9 +89,7 @@ public sealed partial class SqliteStateStore : IResponseStore
             }
 
             await InsertFindingsAsync(writer, transaction, commit.Findings, findingJson, ct);
-            records.AddRange(commit.Findings.Select(Siem.SiemRecord.From));
-            records.AddRange((commit.RiskChanges ?? []).Select(Siem.SiemRecord.From));
-            await AppendRecordsAsync(writer, transaction, records, ct);
+            await AppendRecordsAsync(writer, transaction, StoreRules.ResponseRecords(commit, lines), ct);
             await SetCursorAsync(writer, transaction, commit.Cursor, commit.Position, ct);
             transaction.Commit();
             return inserted;
@@ -127,7 +105,7 @@ public sealed partial class SqliteStateStore : IResponseStore
     {
         ArgumentNullException.ThrowIfNull(updated);
         ArgumentNullException.ThrowIfNull(audit);
-        var json = JsonSerializer.Serialize(updated, AnomalyJsonContext.Default.ResponseAction);
+        var json = StoreJson.Serialize(updated);
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         await _writeLock.WaitAsync(ct);
         try
@@ -173,7 +151,7 @@ public sealed partial class SqliteStateStore : IResponseStore
     public Task<IReadOnlyList<ResponseAction>> QueryActionsAsync(ActionQuery query, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(query);
-        CheckLimit(query.Limit, nameof(query));
+        StoreRules.CheckLimit(query.Limit, nameof(query));
         return ReadActionsAsync(
             ActionColumns + """
                 WHERE ($state IS NULL OR state = $state) AND ($identity IS NULL OR identity_id = $identity)
@@ -195,7 +173,7 @@ public sealed partial class SqliteStateStore : IResponseStore
     /// <inheritdoc />
     public Task<IReadOnlyList<ResponseAction>> DueActionsAsync(long nowMs, int limit, CancellationToken ct)
     {
-        CheckLimit(limit, nameof(limit));
+        StoreRules.CheckLimit(limit, nameof(limit));
         return ReadActionsAsync(
             ActionColumns + """
                 WHERE (state = $queued AND next_attempt_at_ms <= $now)
@@ -241,13 +219,7 @@ public sealed partial class SqliteStateStore : IResponseStore
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT state, COUNT(*) FROM response_actions GROUP BY state;";
         await using var reader = await command.ExecuteReaderAsync(ct);
-        var counts = new Dictionary<ResponseActionState, long>();
-        while (await reader.ReadAsync(ct))
-        {
-            counts[(ResponseActionState)reader.GetInt32(0)] = reader.GetInt64(1);
-        }
-
-        return counts;
+        return await StoreRules.ReadActionCountsAsync(reader, ct);
     }
 
     /// <inheritdoc />
@@ -264,7 +236,7 @@ public sealed partial class SqliteStateStore : IResponseStore
     /// <inheritdoc />
     public async Task<IReadOnlyList<AuditRecord>> AuditAfterAsync(long afterSeq, int limit, CancellationToken ct)
     {
-        CheckLimit(limit, nameof(limit));
+        StoreRules.CheckLimit(limit, nameof(limit));
         await using var connection = await OpenReaderAsync(ct);
         using var command = connection.CreateCommand();
         command.CommandText = """
@@ -274,15 +246,9 @@ public sealed partial class SqliteStateStore : IResponseStore
         command.Parameters.Add("$after", SqliteType.Integer).Value = afterSeq;
         command.Parameters.Add("$limit", SqliteType.Integer).Value = limit;
         await using var reader = await command.ExecuteReaderAsync(ct);
-        var items = new List<AuditRecord>();
-        while (await reader.ReadAsync(ct))
-        {
-            items.Add(new AuditRecord(
-                reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-                reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetString(8)));
-        }
-
-        return items;
+        return await StoreRules.ReadAllAsync(reader, static r => new AuditRecord(
+                r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetString(3), r.GetString(4),
+                r.GetString(5), r.GetString(6), r.GetString(7), r.GetString(8)), ct);
     }
 
     private async Task<IReadOnlyList<ResponseAction>> ReadActionsAsync(string sql, Action<SqliteCommand> bind, bool withToken, CancellationToken ct)
@@ -295,8 +261,7 @@ public sealed partial class SqliteStateStore : IResponseStore
         var items = new List<ResponseAction>();
         while (await reader.ReadAsync(ct))
         {
-            var action = JsonSerializer.Deserialize(reader.GetString(0), AnomalyJsonContext.Default.ResponseAction)
-                ?? throw new InvalidDataException("a stored response action is empty");
+            var action = StoreJson.Action(reader.GetString(0));
             items.Add(withToken && !reader.IsDBNull(1) ? action with { Token = reader.GetString(1) } : action);
         }
 
@@ -313,7 +278,7 @@ public sealed partial class SqliteStateStore : IResponseStore
             VALUES ($id, $identity, $connector, $rule, $state, $restore, $next, $expires, $created, $revision, $json, $token)
             ON CONFLICT (id) DO NOTHING;
             """;
-        BindMutable(command, action, JsonSerializer.Serialize(action, AnomalyJsonContext.Default.ResponseAction));
+        BindMutable(command, action, StoreJson.Serialize(action));
         command.Parameters.Add("$id", SqliteType.Text).Value = action.Id;
         command.Parameters.Add("$identity", SqliteType.Text).Value = action.IdentityId;
         command.Parameters.Add("$connector", SqliteType.Text).Value = action.Connector;

@@ -12,9 +12,6 @@ public sealed partial class SqliteStateStore : IStateStore
     /// <summary>How long a connection waits for a lock held by another connection before failing.</summary>
     private const int BusyTimeoutMs = 5_000;
 
-    /// <summary>Most rows one query page may ask for.</summary>
-    private const int MaxLimit = 1_000;
-
     private readonly TimeProvider _time;
     private readonly string _directory;
     private readonly string _writeConnectionString;
@@ -159,7 +156,7 @@ public sealed partial class SqliteStateStore : IStateStore
     private SqliteConnection Writer()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return _writer ?? throw NotInitialized();
+        return _writer ?? throw StoreRules.NotInitialized();
     }
 
     private async Task<SqliteConnection> OpenReaderAsync(CancellationToken ct)
@@ -167,7 +164,7 @@ public sealed partial class SqliteStateStore : IStateStore
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_writer is null)
         {
-            throw NotInitialized();
+            throw StoreRules.NotInitialized();
         }
 
         var connection = new SqliteConnection(_readConnectionString);
@@ -183,20 +180,6 @@ public sealed partial class SqliteStateStore : IStateStore
         {
             await connection.DisposeAsync();
             throw;
-        }
-    }
-
-    private static InvalidOperationException NotInitialized() =>
-        new($"The state store is not open; call {nameof(InitializeAsync)} first.");
-
-    private static void CheckLimit(int limit, string paramName)
-    {
-        if (limit is < 1 or > MaxLimit)
-        {
-            throw new ArgumentOutOfRangeException(
-                paramName,
-                limit,
-                FormattableString.Invariant($"Limit is {limit}; Limit must be between 1 and {MaxLimit}."));
         }
     }
 

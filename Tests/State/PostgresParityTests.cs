@@ -42,15 +42,8 @@ public sealed class PostgresParityTests(PostgresFixture pg) : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var store in _stores)
-        {
-            await store.DisposeAsync();
-        }
-
-        if (Directory.Exists(_directory))
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
+        await StoreTestData.DisposeAllAsync(_stores);
+        StoreTestData.DeleteDirectory(_directory);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using AnomalyZT.Grains.Interfaces;
 using AnomalyZT.Silo.State;
 using AnomalyZT.Silo.State.Postgres;
+using static AnomalyZT.Tests.State.StoreTestData;
 
 namespace AnomalyZT.Tests.State;
 
@@ -27,9 +28,9 @@ public sealed partial class PostgresStateStoreTests
                 for (var c = 0; c < Commits; c++)
                 {
                     var findings = Enumerable.Range(0, PerCommit)
-                        .Select(i => StoreContractFinding($"w{w}-c{c}-i{i}", StartMs - (random.Next(100) * 60_000)))
+                        .Select(i => NewFinding(EntityKind.Identity, $"w{w}-c{c}-i{i}", "robust-level", StartMs - (random.Next(100) * 60_000)))
                         .ToList();
-                    await silos[w % 2].CommitAsync(new Checkpoint([Snapshot($"w{w}", w)], findings, c % 5 == 0 ? [Letter($"w{w}")] : []), Ct);
+                    await silos[w % 2].CommitAsync(new Checkpoint([Snapshot($"w{w}", w, [1, 2, 3])], findings, c % 5 == 0 ? [Letter($"w{w}", [1])] : []), Ct);
                     await Task.Delay(random.Next(3), Ct);
                 }
             },
@@ -198,7 +199,7 @@ public sealed partial class PostgresStateStoreTests
     {
         var silo1 = await OpenAsync();
         var silo2 = await OpenAsync();
-        var checkpoint = new Checkpoint([Snapshot("alice", 7)], [StoreContractFinding("alice")], [Letter("x")]);
+        var checkpoint = new Checkpoint([Snapshot("alice", 7, [1, 2, 3])], [NewFinding(EntityKind.Identity, "alice", "robust-level", StartMs)], [Letter("x", [1])]);
 
         var noLease = await Assert.ThrowsAsync<LeaseLostException>(
             () => silo1.CommitAsync(checkpoint with { Progress = new PartitionProgress(7, "silo-1", 1, []) }, Ct));
@@ -218,8 +219,8 @@ public sealed partial class PostgresStateStoreTests
 
         var late = checkpoint with
         {
-            Snapshots = [Snapshot("bob", 7)],
-            Findings = [StoreContractFinding("bob")],
+            Snapshots = [Snapshot("bob", 7, [1, 2, 3])],
+            Findings = [NewFinding(EntityKind.Identity, "bob", "robust-level", StartMs)],
             Progress = new PartitionProgress(7, "silo-1", 1, []),
         };
         var lost = await Assert.ThrowsAsync<LeaseLostException>(() => silo1.CommitAsync(late, Ct));

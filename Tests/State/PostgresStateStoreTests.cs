@@ -7,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using static AnomalyZT.Tests.State.StoreTestData;
 
 namespace AnomalyZT.Tests.State;
 
@@ -15,21 +16,13 @@ namespace AnomalyZT.Tests.State;
 [Collection(PostgresCollection.Name)]
 public sealed partial class PostgresStateStoreTests(PostgresFixture pg) : IAsyncDisposable
 {
-    private const long StartMs = 1_700_000_000_000;
-
     private readonly List<PostgresStateStore> _stores = [];
     private readonly ManualTime _time = new(DateTimeOffset.FromUnixTimeMilliseconds(StartMs));
     private readonly string _schema = PostgresFixture.NewSchema();
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var store in _stores)
-        {
-            await store.DisposeAsync();
-        }
-    }
+    public ValueTask DisposeAsync() => DisposeAllAsync(_stores);
 
     [Fact]
     public async Task InitializeAsync_FourStoresAtOnce_MigrateOnceAndAllWork()
@@ -46,7 +39,7 @@ public sealed partial class PostgresStateStoreTests(PostgresFixture pg) : IAsync
             Assert.Equal(PostgresMigrations.Latest, await store.SchemaVersionAsync(Ct));
         }
 
-        await stores[0].CommitAsync(new Checkpoint([Snapshot("alice", 1)], [], []), Ct);
+        await stores[0].CommitAsync(new Checkpoint([Snapshot("alice", 1, [1, 2, 3])], [], []), Ct);
         Assert.Single(await stores[3].LoadSnapshotsAsync(1, Ct));
     }
 
@@ -227,8 +220,8 @@ public sealed partial class PostgresStateStoreTests(PostgresFixture pg) : IAsync
             CREATE TRIGGER fail_dead_letter BEFORE INSERT ON {_schema}.dead_letters
             FOR EACH ROW EXECUTE FUNCTION {_schema}.fail_dead_letter();
             """, Ct);
-        var finding = StoreContractFinding("alice");
-        var checkpoint = new Checkpoint([Snapshot("alice", 0)], [finding], [Letter("fine"), Letter("boom")]);
+        var finding = NewFinding(EntityKind.Identity, "alice", "robust-level", StartMs);
+        var checkpoint = new Checkpoint([Snapshot("alice", 0, [1, 2, 3])], [finding], [Letter("fine", [1]), Letter("boom", [1])]);
 
         var error = await Assert.ThrowsAsync<PostgresException>(() => store.CommitAsync(checkpoint, Ct));
 
@@ -242,7 +235,7 @@ public sealed partial class PostgresStateStoreTests(PostgresFixture pg) : IAsync
         var other = await OpenAsync();
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         limit.CancelAfter(TimeSpan.FromSeconds(10));
-        await other.CommitAsync(checkpoint with { DeadLetters = [Letter("fine")] }, limit.Token);
+        await other.CommitAsync(checkpoint with { DeadLetters = [Letter("fine", [1])] }, limit.Token);
         Assert.Equal(1, Assert.Single(await store.FindingsAfterAsync(0, 10, Ct)).Seq);
         Assert.Equal(1, Assert.Single(await store.QueryDeadLettersAsync(0, 10, Ct)).Id);
     }
@@ -261,30 +254,4 @@ public sealed partial class PostgresStateStoreTests(PostgresFixture pg) : IAsync
         await store.InitializeAsync(Ct);
         return store;
     }
-
-    private static GrainSnapshot Snapshot(string id, int partition) =>
-        new(new EntityKey(EntityKind.Identity, id), partition, 1, [1, 2, 3], StartMs);
-
-    private static DeadLetter Letter(string source) => new(0, StartMs, source, 1, "bad json", [1]);
-
-    private static Finding StoreContractFinding(string entity, long bucketStartMs = StartMs, string feature = "bytes_out") => new()
-    {
-        Id = Finding.ComputeId(EntityKind.Identity, entity, "robust-level", feature, bucketStartMs),
-        EntityKind = EntityKind.Identity,
-        EntityId = entity,
-        Detector = "robust-level",
-        Feature = feature,
-        BucketStartMs = bucketStartMs,
-        BucketSeconds = 60,
-        Observed = 10,
-        Expected = 1,
-        Lower = 0,
-        Upper = 2,
-        Score = 5,
-        PValue = 0.01,
-        Severity = Severity.Medium,
-        ConfigVersion = "cfg",
-        BaselineCount = 10,
-        Explanation = "test",
-    };
 }

@@ -3,6 +3,7 @@ using AnomalyZT.Grains.Interfaces;
 using AnomalyZT.Silo.Serialization;
 using AnomalyZT.Silo.Siem;
 using AnomalyZT.Silo.State;
+using static AnomalyZT.Tests.State.StoreTestData;
 
 namespace AnomalyZT.Tests.State;
 

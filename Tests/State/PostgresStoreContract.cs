@@ -4,6 +4,7 @@ using AnomalyZT.Grains.Interfaces;
 using AnomalyZT.Silo.State;
 using AnomalyZT.Silo.State.Postgres;
 using AnomalyZT.Tests.Response.Contracts;
+using static AnomalyZT.Tests.State.StoreTestData;
 
 namespace AnomalyZT.Tests.State;
 
@@ -25,11 +26,7 @@ public sealed class SqliteStoreContractTests : StoreContractTests
 
     protected override ValueTask CleanUpAsync()
     {
-        if (Directory.Exists(_directory))
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-
+        DeleteDirectory(_directory);
         return ValueTask.CompletedTask;
     }
 }
@@ -39,9 +36,6 @@ public sealed class SqliteStoreContractTests : StoreContractTests
 /// consumer cursors. A concrete class supplies the store; all stores it creates share one database.</summary>
 public abstract partial class StoreContractTests : IAsyncDisposable
 {
-    protected const long StartMs = 1_700_000_000_000;
-    private const long MinuteMs = 60_000;
-
     private readonly List<IStateStore> _stores = [];
 
     protected ManualTime Time { get; } = new(DateTimeOffset.FromUnixTimeMilliseconds(StartMs));
@@ -50,11 +44,7 @@ public abstract partial class StoreContractTests : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var store in _stores)
-        {
-            await store.DisposeAsync();
-        }
-
+        await DisposeAllAsync(_stores);
         await CleanUpAsync();
         GC.SuppressFinalize(this);
     }
@@ -130,6 +120,10 @@ public abstract partial class StoreContractTests : IAsyncDisposable
         Assert.Equal(StartMs + 1, loaded.UpdatedAtMs);
         Assert.Empty(await store.LoadSnapshotsAsync(3, Ct));
         Assert.Equal(["identity/alice:9", "identity/bob:2"], (await store.LoadSnapshotsAsync(4, Ct)).Select(s => $"{s.Key}:{s.Data[0]}"));
+
+        // Again in the same partition: still one row for the key.
+        await store.CommitAsync(Of(snapshots: [Snapshot("alice", 4, [8], version: 3)]), Ct);
+        Assert.Equal(["identity/alice:8", "identity/bob:2"], (await store.LoadSnapshotsAsync(4, Ct)).Select(s => $"{s.Key}:{s.Data[0]}"));
     }
 
     [Fact]
@@ -181,7 +175,7 @@ public abstract partial class StoreContractTests : IAsyncDisposable
         new Random(size).NextBytes(data);
         for (var i = 0; i < Math.Min(size, 256); i++)
         {
-            data[i] = (byte)i;
+            data[i] = (byte)i; // every byte value, zero included, at the front
         }
 
         var store = await OpenAsync();
@@ -269,6 +263,8 @@ public abstract partial class StoreContractTests : IAsyncDisposable
             () => store.QueryDeadLettersAsync(0, 0, Ct),
             () => store.RecentFindingsAsync(new EntityKey(EntityKind.Identity, "a"), 1001, Ct),
             () => store.QueryFindingsAsync(new FindingQuery(null, null, null, null, null, -1), Ct),
+            () => store.QueryFindingsAsync(new FindingQuery(null, null, null, null, null, 0), Ct),
+            () => store.QueryFindingsAsync(new FindingQuery(null, null, null, null, null, 1001), Ct),
             () => responses.FindingsAfterAsync(0, 0, Ct),
             () => responses.DueActionsAsync(0, 1001, Ct),
             () => responses.QueryActionsAsync(new ActionQuery(null, null, 0, string.Empty, 0), Ct),
@@ -352,7 +348,7 @@ public abstract partial class StoreContractTests : IAsyncDisposable
         await store.CommitAsync(Of(findings: [replayed]), Ct);
 
         var page = await store.QueryFindingsAsync(new FindingQuery(null, null, null, null, null, 100), Ct);
-        Assert.Equal(first.Explanation, Assert.Single(page.Items).Explanation);
+        Assert.Equal(first, Assert.Single(page.Items));
         var stored = Assert.Single(await ((IResponseStore)store).FindingsAfterAsync(0, 100, Ct));
         Assert.Equal(1, stored.Seq);
         Assert.Equal(1, await ((IRecordStore)store).LatestRecordSeqAsync(Ct));
@@ -393,7 +389,9 @@ public abstract partial class StoreContractTests : IAsyncDisposable
     [Theory]
     [InlineData(1)]
     [InlineData(7)]
+    [InlineData(10)]
     [InlineData(250)]
+    [InlineData(1000)]
     public async Task QueryFindingsAsync_PagingWithCursors_ReturnsEveryItemOnceInStableOrder(int limit)
     {
         var store = await OpenAsync();
@@ -455,10 +453,14 @@ public abstract partial class StoreContractTests : IAsyncDisposable
 
     [Theory]
     [InlineData("no-colon", true)]
+    [InlineData(":0123abcd", true)]
+    [InlineData("1700000000000:", true)]
     [InlineData("x17:0123abcd", true)]
+    [InlineData("99999999999999999999999:0123abcd", true)]
     [InlineData("not base64!", false)]
+    [InlineData("a", false)]
     [InlineData("", false)]
-    [InlineData("__-", false)]
+    [InlineData("__-", false)] // base64url of 0xFF 0xFE: not UTF-8
     public async Task QueryFindingsAsync_BadCursor_ThrowsArgumentException(string text, bool encode)
     {
         var store = await OpenAsync();
@@ -469,6 +471,16 @@ public abstract partial class StoreContractTests : IAsyncDisposable
 
         Assert.StartsWith("Cursor is not valid", error.Message, StringComparison.Ordinal);
         Assert.Equal("query", error.ParamName);
+    }
+
+    [Fact]
+    public async Task QueryFindingsAsync_OverlongCursor_ThrowsArgumentException()
+    {
+        var store = await OpenAsync();
+        var cursor = new string('A', FindingCursor.MaxLength + 1);
+
+        await Assert.ThrowsAsync<ArgumentException>(
+            () => store.QueryFindingsAsync(new FindingQuery(null, null, null, null, cursor, 10), Ct));
     }
 
     [Fact]
@@ -494,7 +506,7 @@ public abstract partial class StoreContractTests : IAsyncDisposable
             PValue = double.NaN,
             Observed = double.PositiveInfinity,
             Lower = double.NegativeInfinity,
-            Score = 0.1 + 0.2,
+            Score = 0.1 + 0.2, // a value with no short decimal form
             Explanation = "quote \" backslash \\ nul \0 line\nbreak",
         };
 
@@ -506,53 +518,4 @@ public abstract partial class StoreContractTests : IAsyncDisposable
         Assert.Equal(finding.Explanation, loaded.Explanation);
         Assert.Equal(0.1 + 0.2, loaded.Score);
     }
-
-    protected static Checkpoint Of(
-        IReadOnlyList<GrainSnapshot>? snapshots = null,
-        IReadOnlyList<Finding>? findings = null,
-        IReadOnlyList<DeadLetter>? deadLetters = null) =>
-        new(snapshots ?? [], findings ?? [], deadLetters ?? []);
-
-    protected static GrainSnapshot Snapshot(
-        string id, int partition, byte[] data, int version = 1, long updatedAtMs = StartMs, EntityKind kind = EntityKind.Identity) =>
-        new(new EntityKey(kind, id), partition, version, data, updatedAtMs);
-
-    protected static DeadLetter Letter(string source, byte[] payload, int line = 1) =>
-        new(0, StartMs, source, line, "bad json", payload);
-
-    /// <summary>Two identities, two nodes (one node shares an identity's id), two detectors, five buckets.</summary>
-    protected static List<Finding> FilterDataset()
-    {
-        (EntityKind Kind, string Id)[] entities =
-            [(EntityKind.Identity, "alice"), (EntityKind.Identity, "bob"), (EntityKind.Node, "gpu-01"), (EntityKind.Node, "alice")];
-        string[] detectors = ["robust-level", "first-seen"];
-        return
-        [
-            .. from entity in entities
-               from detector in detectors
-               from bucket in Enumerable.Range(0, 5)
-               select NewFinding(entity.Kind, entity.Id, detector, StartMs + (bucket * MinuteMs)),
-        ];
-    }
-
-    protected static Finding NewFinding(EntityKind kind, string entityId, string detector, long bucketStartMs, string feature = "bytes_out") => new()
-    {
-        Id = Finding.ComputeId(kind, entityId, detector, feature, bucketStartMs),
-        EntityKind = kind,
-        EntityId = entityId,
-        Detector = detector,
-        Feature = feature,
-        BucketStartMs = bucketStartMs,
-        BucketSeconds = 60,
-        Observed = 1234.5,
-        Expected = 100,
-        Lower = 0,
-        Upper = 300,
-        Score = 7.25,
-        PValue = 0.001,
-        Severity = Severity.High,
-        ConfigVersion = "cfg-1",
-        BaselineCount = 37,
-        Explanation = "bytes_out 1234.5 is far above the usual 100 (bounds 0..300, p=0.001).",
-    };
 }

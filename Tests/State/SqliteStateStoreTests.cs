@@ -1,14 +1,16 @@
 using AnomalyZT.Grains.Interfaces;
 using AnomalyZT.Silo.State;
+using AnomalyZT.Tests.Response.Contracts;
 using Microsoft.Data.Sqlite;
+using static AnomalyZT.Tests.State.StoreTestData;
 
 namespace AnomalyZT.Tests.State;
 
-/// <summary>The embedded SQLite store against a real database file in a temp folder of its own per test.</summary>
+/// <summary>What only the embedded SQLite store has — the database file, WAL mode, its migrations, file options and
+/// registration — against a real file in a temp folder of its own per test. What every store does is in
+/// <see cref="StoreContractTests"/>, which runs on SQLite too (<see cref="SqliteStoreContractTests"/>).</summary>
 public sealed partial class SqliteStateStoreTests : IAsyncDisposable
 {
-    private const long StartMs = 1_700_000_000_000;
-
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "anomalyzt-state-" + Guid.NewGuid().ToString("N"));
     private readonly List<SqliteStateStore> _stores = [];
     private readonly ManualTime _time = new(DateTimeOffset.FromUnixTimeMilliseconds(StartMs));
@@ -19,15 +21,8 @@ public sealed partial class SqliteStateStoreTests : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var store in _stores)
-        {
-            await store.DisposeAsync();
-        }
-
-        if (Directory.Exists(_directory))
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
+        await DisposeAllAsync(_stores);
+        DeleteDirectory(_directory);
     }
 
     [Fact]
@@ -91,25 +86,6 @@ public sealed partial class SqliteStateStoreTests : IAsyncDisposable
         Assert.Equal(Enumerable.Range(1, SqliteMigrations.All.Count), SqliteMigrations.All.Select(m => m.Version));
     }
 
-    [Fact]
-    public async Task CommitAsync_BeforeInitialize_ThrowsInvalidOperationException()
-    {
-        var store = Create();
-
-        await Assert.ThrowsAsync<InvalidOperationException>(() => store.CommitAsync(Of(snapshots: [Snapshot("alice", 0, [1])]), Ct));
-        await Assert.ThrowsAsync<InvalidOperationException>(() => store.LoadSnapshotsAsync(0, Ct));
-    }
-
-    [Fact]
-    public async Task CommitAsync_AfterDispose_ThrowsObjectDisposedException()
-    {
-        var store = await OpenAsync();
-        await store.DisposeAsync();
-
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.CommitAsync(Of(snapshots: [Snapshot("alice", 0, [1])]), Ct));
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.QueryDeadLettersAsync(0, 10, Ct));
-    }
-
     [Theory]
     [InlineData("", "FileName")]
     [InlineData("sub/test.db", "FileName")]
@@ -121,79 +97,6 @@ public sealed partial class SqliteStateStoreTests : IAsyncDisposable
         var error = Assert.Throws<ArgumentException>(() => new SqliteStateStore(options, _time));
 
         Assert.Contains($"State:{key} is '{fileName}'", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task CommitAsync_SameKeyTwice_LastSnapshotWins()
-    {
-        var store = await OpenAsync();
-
-        await store.CommitAsync(Of(snapshots: [Snapshot("alice", 3, [1, 2, 3], version: 1)]), Ct);
-        await store.CommitAsync(Of(snapshots: [Snapshot("alice", 3, [9], version: 2, updatedAtMs: StartMs + 1)]), Ct);
-
-        var loaded = await store.LoadSnapshotAsync(new EntityKey(EntityKind.Identity, "alice"), Ct);
-        Assert.NotNull(loaded);
-        Assert.Equal(2, loaded.StateVersion);
-        Assert.Equal([9], loaded.Data);
-        Assert.Equal(StartMs + 1, loaded.UpdatedAtMs);
-        Assert.Single(await store.LoadSnapshotsAsync(3, Ct));
-    }
-
-    [Fact]
-    public async Task LoadSnapshotsAsync_SeveralPartitions_ReturnsOnlyThatPartitionInKeyOrder()
-    {
-        var store = await OpenAsync();
-        await store.CommitAsync(
-            Of(snapshots:
-            [
-                Snapshot("carol", 1, [3]),
-                Snapshot("gpu-07", 1, [4], kind: EntityKind.Node),
-                Snapshot("alice", 1, [1]),
-                Snapshot("bob", 2, [2]),
-            ]),
-            Ct);
-
-        var partition1 = await store.LoadSnapshotsAsync(1, Ct);
-        var partition2 = await store.LoadSnapshotsAsync(2, Ct);
-
-        Assert.Equal(["identity/alice", "identity/carol", "node/gpu-07"], partition1.Select(s => s.Key.ToString()));
-        Assert.All(partition1, s => Assert.Equal(1, s.Partition));
-        Assert.Equal("identity/bob", Assert.Single(partition2).Key.ToString());
-        Assert.Empty(await store.LoadSnapshotsAsync(0, Ct));
-    }
-
-    [Fact]
-    public async Task LoadSnapshotAsync_SameIdOtherKind_ReturnsNull()
-    {
-        var store = await OpenAsync();
-        await store.CommitAsync(Of(snapshots: [Snapshot("shared-name", 0, [1])]), Ct);
-
-        Assert.NotNull(await store.LoadSnapshotAsync(new EntityKey(EntityKind.Identity, "shared-name"), Ct));
-        Assert.Null(await store.LoadSnapshotAsync(new EntityKey(EntityKind.Node, "shared-name"), Ct));
-        Assert.Null(await store.LoadSnapshotAsync(new EntityKey(EntityKind.Identity, "nobody"), Ct));
-    }
-
-    [Theory]
-    [InlineData(0)]
-    [InlineData(1)]
-    [InlineData(256)]
-    [InlineData(1_048_576)]
-    public async Task CommitAsync_SnapshotBytes_RoundTripExactly(int size)
-    {
-        var data = new byte[size];
-        new Random(size).NextBytes(data);
-        for (var i = 0; i < Math.Min(size, 256); i++)
-        {
-            data[i] = (byte)i; // every byte value, zero included, at the front
-        }
-
-        var store = await OpenAsync();
-        await store.CommitAsync(Of(snapshots: [Snapshot("alice", 5, data, version: 7)]), Ct);
-
-        var loaded = await store.LoadSnapshotAsync(new EntityKey(EntityKind.Identity, "alice"), Ct);
-        Assert.NotNull(loaded);
-        Assert.Equal(data, loaded.Data);
-        Assert.Equal(new GrainSnapshot(new EntityKey(EntityKind.Identity, "alice"), 5, 7, loaded.Data, StartMs), loaded);
     }
 
     [Fact]
@@ -255,12 +158,5 @@ public sealed partial class SqliteStateStoreTests : IAsyncDisposable
         }
 
         return values;
-    }
-
-    private sealed class ManualTime(DateTimeOffset now) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = now;
-
-        public override DateTimeOffset GetUtcNow() => Now;
     }
 }

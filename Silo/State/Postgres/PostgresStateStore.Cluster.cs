@@ -37,13 +37,7 @@ public sealed partial class PostgresStateStore
     {
         await using var command = Command("SELECT silo FROM silos WHERE expires_at > now() ORDER BY silo;");
         await using var reader = await command.ExecuteReaderAsync(ct);
-        var silos = new List<string>();
-        while (await reader.ReadAsync(ct))
-        {
-            silos.Add(ReadText(reader, 0));
-        }
-
-        return silos;
+        return await StoreRules.ReadAllAsync(reader, static r => ReadText(r, 0), ct);
     }
 
     /// <inheritdoc />

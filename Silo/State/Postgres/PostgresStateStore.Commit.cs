@@ -1,6 +1,4 @@
-using System.Text.Json;
 using AnomalyZT.Grains.Interfaces;
-using AnomalyZT.Silo.Serialization;
 using AnomalyZT.Silo.Siem;
 using Npgsql;
 
@@ -37,23 +35,19 @@ public sealed partial class PostgresStateStore
     public async Task CommitAsync(Checkpoint checkpoint, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
-        if (CheckpointRules.FindMissingValue(checkpoint) is { } missing)
+        if (StoreRules.FindMissingValue(checkpoint) is { } missing)
         {
             throw new ArgumentException(missing, nameof(checkpoint));
         }
 
-        if (CheckpointRules.IsEmpty(checkpoint) && checkpoint.Progress is null)
+        if (StoreRules.IsEmpty(checkpoint) && checkpoint.Progress is null)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             return;
         }
 
         // Serialise before taking a connection, let alone the append lock.
-        var findingJson = new string[checkpoint.Findings.Count];
-        for (var i = 0; i < findingJson.Length; i++)
-        {
-            findingJson[i] = JsonSerializer.Serialize(checkpoint.Findings[i], AnomalyJsonContext.Default.Finding);
-        }
+        var findingJson = StoreJson.Serialize(checkpoint.Findings);
 
         var records = checkpoint.Findings.Select(SiemRecord.From).ToList();
         await using var connection = await OpenAsync(ct);

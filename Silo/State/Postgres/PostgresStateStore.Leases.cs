@@ -77,14 +77,8 @@ public sealed partial class PostgresStateStore
     private static async Task<IReadOnlyList<PartitionLease>> ReadLeasesAsync(NpgsqlCommand command, CancellationToken ct)
     {
         await using var reader = await command.ExecuteReaderAsync(ct);
-        var leases = new List<PartitionLease>();
-        while (await reader.ReadAsync(ct))
-        {
-            leases.Add(new PartitionLease(
-                reader.GetInt32(0), ReadText(reader, 1), reader.GetInt64(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetBoolean(4)));
-        }
-
-        return leases;
+        return await StoreRules.ReadAllAsync(reader, static r => new PartitionLease(
+                r.GetInt32(0), ReadText(r, 1), r.GetInt64(2), r.GetFieldValue<DateTimeOffset>(3), r.GetBoolean(4)), ct);
     }
 
     private static void CheckOwner(string owner)

@@ -1,7 +1,5 @@
 using System.Text;
-using System.Text.Json;
 using AnomalyZT.Grains.Interfaces;
-using AnomalyZT.Silo.Serialization;
 using Npgsql;
 
 namespace AnomalyZT.Silo.State.Postgres;
@@ -17,13 +15,7 @@ public sealed partial class PostgresStateStore
         await using var command = Command(SnapshotColumns + "WHERE partition = $1 ORDER BY kind, id;");
         Add(command.Parameters, partition);
         await using var reader = await command.ExecuteReaderAsync(ct);
-        var snapshots = new List<GrainSnapshot>();
-        while (await reader.ReadAsync(ct))
-        {
-            snapshots.Add(ReadSnapshot(reader));
-        }
-
-        return snapshots;
+        return await StoreRules.ReadAllAsync(reader, ReadSnapshot, ct);
     }
 
     /// <inheritdoc />
@@ -47,9 +39,7 @@ public sealed partial class PostgresStateStore
     /// <inheritdoc />
     public async Task<FindingPage> QueryFindingsAsync(FindingQuery query, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(query);
-        CheckLimit(query.Limit, nameof(query));
-        var after = query.Cursor is null ? ((long, string)?)null : FindingCursor.Decode(query.Cursor, nameof(query));
+        var after = StoreRules.CheckFindingQuery(query, nameof(query));
 
         ThrowIfNotOpen();
         await using var command = _dataSource.CreateCommand();
@@ -93,27 +83,13 @@ public sealed partial class PostgresStateStore
         command.CommandText = sql.ToString();
 
         await using var reader = await command.ExecuteReaderAsync(ct);
-        var items = new List<Finding>(Math.Min(query.Limit, 64));
-        var hasMore = false;
-        while (await reader.ReadAsync(ct))
-        {
-            if (items.Count == query.Limit)
-            {
-                hasMore = true;
-                break;
-            }
-
-            items.Add(ReadFinding(reader));
-        }
-
-        var next = hasMore ? FindingCursor.Encode(items[^1].BucketStartMs, items[^1].Id) : null;
-        return new FindingPage(items, next);
+        return await StoreRules.ReadFindingPageAsync(reader, query.Limit, ReadFinding, ct);
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<Finding>> RecentFindingsAsync(EntityKey key, int limit, CancellationToken ct)
     {
-        CheckLimit(limit, nameof(limit));
+        StoreRules.CheckLimit(limit, nameof(limit));
         ArgumentNullException.ThrowIfNull(key.Id, nameof(key));
         await using var command = Command("""
             SELECT json, bucket_start_ms, id FROM findings
@@ -124,19 +100,13 @@ public sealed partial class PostgresStateStore
         AddText(command.Parameters, key.Id);
         Add(command.Parameters, limit);
         await using var reader = await command.ExecuteReaderAsync(ct);
-        var items = new List<Finding>(limit);
-        while (await reader.ReadAsync(ct))
-        {
-            items.Add(ReadFinding(reader));
-        }
-
-        return items;
+        return await StoreRules.ReadAllAsync(reader, ReadFinding, ct, limit);
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<DeadLetter>> QueryDeadLettersAsync(long afterId, int limit, CancellationToken ct)
     {
-        CheckLimit(limit, nameof(limit));
+        StoreRules.CheckLimit(limit, nameof(limit));
         await using var command = Command("""
             SELECT id, received_at_ms, source, line_number, reason, payload
             FROM dead_letters WHERE id > $1 ORDER BY id LIMIT $2;
@@ -144,19 +114,13 @@ public sealed partial class PostgresStateStore
         Add(command.Parameters, afterId);
         Add(command.Parameters, limit);
         await using var reader = await command.ExecuteReaderAsync(ct);
-        var deadLetters = new List<DeadLetter>(Math.Min(limit, 64));
-        while (await reader.ReadAsync(ct))
-        {
-            deadLetters.Add(new DeadLetter(
-                reader.GetInt64(0),
-                reader.GetInt64(1),
-                ReadText(reader, 2),
-                reader.GetInt32(3),
-                ReadText(reader, 4),
-                reader.GetFieldValue<byte[]>(5)));
-        }
-
-        return deadLetters;
+        return await StoreRules.ReadAllAsync(reader, static r => new DeadLetter(
+                r.GetInt64(0),
+                r.GetInt64(1),
+                ReadText(r, 2),
+                r.GetInt32(3),
+                ReadText(r, 4),
+                r.GetFieldValue<byte[]>(5)), ct, Math.Min(limit, 64));
     }
 
     /// <inheritdoc />
@@ -174,7 +138,5 @@ public sealed partial class PostgresStateStore
         reader.GetInt64(5));
 
     /// <summary>Reads the finding of a row whose first column is its JSON and third its id.</summary>
-    private static Finding ReadFinding(NpgsqlDataReader reader) =>
-        JsonSerializer.Deserialize(reader.GetString(0), AnomalyJsonContext.Default.Finding)
-        ?? throw new InvalidDataException($"The findings row '{ReadText(reader, 2)}' holds JSON null.");
+    private static Finding ReadFinding(NpgsqlDataReader reader) => StoreJson.Finding(reader, ReadText);
 }

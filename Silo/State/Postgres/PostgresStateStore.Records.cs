@@ -1,5 +1,3 @@
-using System.Text.Json;
-using AnomalyZT.Silo.Serialization;
 using AnomalyZT.Silo.Siem;
 using Npgsql;
 
@@ -19,20 +17,12 @@ public sealed partial class PostgresStateStore
     /// <inheritdoc />
     public async Task<IReadOnlyList<StoredRecord>> RecordsAfterAsync(long afterSeq, int limit, CancellationToken ct)
     {
-        CheckLimit(limit, nameof(limit));
+        StoreRules.CheckLimit(limit, nameof(limit));
         await using var command = Command("SELECT seq, json FROM siem_records WHERE seq > $1 ORDER BY seq LIMIT $2;");
         Add(command.Parameters, afterSeq);
         Add(command.Parameters, limit);
         await using var reader = await command.ExecuteReaderAsync(ct);
-        var items = new List<StoredRecord>();
-        while (await reader.ReadAsync(ct))
-        {
-            var record = JsonSerializer.Deserialize(reader.GetString(1), AnomalyJsonContext.Default.SiemRecord)
-                ?? throw new InvalidDataException("a stored SIEM record is empty");
-            items.Add(new StoredRecord(reader.GetInt64(0), record));
-        }
-
-        return items;
+        return await StoreRules.ReadAllAsync(reader, static r => new StoredRecord(r.GetInt64(0), StoreJson.Record(r.GetString(1))), ct);
     }
 
     /// <inheritdoc />
@@ -51,7 +41,7 @@ public sealed partial class PostgresStateStore
         Add(command.Parameters, (int)record.Kind);
         Add(command.Parameters, (int)record.Severity);
         Add(command.Parameters, record.TimeMs);
-        AddJson(command.Parameters, JsonSerializer.Serialize(record, AnomalyJsonContext.Default.SiemRecord));
+        AddJson(command.Parameters, StoreJson.Serialize(record));
         batch.BatchCommands.Add(command);
     }
 }

@@ -1,7 +1,5 @@
 using System.Text;
-using System.Text.Json;
 using AnomalyZT.Grains.Interfaces;
-using AnomalyZT.Silo.Serialization;
 using AnomalyZT.Silo.Siem;
 using Npgsql;
 using NpgsqlTypes;
@@ -21,18 +19,12 @@ public sealed partial class PostgresStateStore
     /// <inheritdoc />
     public async Task<IReadOnlyList<StoredFinding>> FindingsAfterAsync(long afterSeq, int limit, CancellationToken ct)
     {
-        CheckLimit(limit, nameof(limit));
+        StoreRules.CheckLimit(limit, nameof(limit));
         await using var command = Command("SELECT json, seq, id FROM findings WHERE seq > $1 ORDER BY seq LIMIT $2;");
         Add(command.Parameters, afterSeq);
         Add(command.Parameters, limit);
         await using var reader = await command.ExecuteReaderAsync(ct);
-        var items = new List<StoredFinding>();
-        while (await reader.ReadAsync(ct))
-        {
-            items.Add(new StoredFinding(reader.GetInt64(1), ReadFinding(reader)));
-        }
-
-        return items;
+        return await StoreRules.ReadAllAsync(reader, static r => new StoredFinding(r.GetInt64(1), ReadFinding(r)), ct);
     }
 
     /// <inheritdoc />
@@ -58,7 +50,7 @@ public sealed partial class PostgresStateStore
     public async Task<IReadOnlyList<string>> CommitResponseAsync(ResponseCommit commit, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(commit);
-        var findingJson = commit.Findings.Select(f => JsonSerializer.Serialize(f, AnomalyJsonContext.Default.Finding)).ToArray();
+        var findingJson = StoreJson.Serialize(commit.Findings);
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         await using var connection = await OpenAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -83,24 +75,12 @@ public sealed partial class PostgresStateStore
             }
         }
 
-        var byId = commit.Actions.ToDictionary(a => a.Id, StringComparer.Ordinal);
+        var lines = StoreRules.AuditLines(commit, inserted, now);
         await using var rest = new NpgsqlBatch(connection, transaction);
-        var records = new List<SiemRecord>();
         var chain = await AuditHeadAsync(connection, transaction, ct);
-        foreach (var audit in commit.Audit)
+        foreach (var (audit, json, _) in lines)
         {
-            // Lines about actions this batch tried to record but that were stored before are not repeated.
-            if (byId.TryGetValue(audit.ActionId, out var action) && !inserted.Contains(audit.ActionId))
-            {
-                continue;
-            }
-
-            var json = action is null ? "{}" : JsonSerializer.Serialize(action, AnomalyJsonContext.Default.ResponseAction);
             chain = AddAuditAppend(rest, chain, now, audit, json);
-            if (action is not null)
-            {
-                records.Add(SiemRecord.From(action, audit.Event, audit.Actor, audit.Detail, now));
-            }
         }
 
         foreach (var risk in commit.Risks)
@@ -120,9 +100,7 @@ public sealed partial class PostgresStateStore
             AddFindingInsert(rest, commit.Findings[i], findingJson[i]);
         }
 
-        records.AddRange(commit.Findings.Select(SiemRecord.From));
-        records.AddRange((commit.RiskChanges ?? []).Select(SiemRecord.From));
-        foreach (var record in records)
+        foreach (var record in StoreRules.ResponseRecords(commit, lines))
         {
             AddRecordInsert(rest, record);
         }
@@ -141,7 +119,7 @@ public sealed partial class PostgresStateStore
     {
         ArgumentNullException.ThrowIfNull(updated);
         ArgumentNullException.ThrowIfNull(audit);
-        var json = JsonSerializer.Serialize(updated, AnomalyJsonContext.Default.ResponseAction);
+        var json = StoreJson.Serialize(updated);
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         await using var connection = await OpenAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -183,7 +161,7 @@ public sealed partial class PostgresStateStore
     public Task<IReadOnlyList<ResponseAction>> QueryActionsAsync(ActionQuery query, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(query);
-        CheckLimit(query.Limit, nameof(query));
+        StoreRules.CheckLimit(query.Limit, nameof(query));
         var sql = new StringBuilder(ActionColumns).Append("WHERE (created_at_ms > $1 OR (created_at_ms = $1 AND id > $2))");
         var next = 3;
         if (query.State is not null)
@@ -222,7 +200,7 @@ public sealed partial class PostgresStateStore
     /// <inheritdoc />
     public Task<IReadOnlyList<ResponseAction>> DueActionsAsync(long nowMs, int limit, CancellationToken ct)
     {
-        CheckLimit(limit, nameof(limit));
+        StoreRules.CheckLimit(limit, nameof(limit));
         return ReadActionsAsync(
             ActionColumns + """
                 WHERE (state = $1 AND next_attempt_at_ms <= $3)
@@ -269,13 +247,7 @@ public sealed partial class PostgresStateStore
     {
         await using var command = Command("SELECT state, COUNT(*) FROM response_actions GROUP BY state;");
         await using var reader = await command.ExecuteReaderAsync(ct);
-        var counts = new Dictionary<ResponseActionState, long>();
-        while (await reader.ReadAsync(ct))
-        {
-            counts[(ResponseActionState)reader.GetInt32(0)] = reader.GetInt64(1);
-        }
-
-        return counts;
+        return await StoreRules.ReadActionCountsAsync(reader, ct);
     }
 
     /// <inheritdoc />
@@ -291,7 +263,7 @@ public sealed partial class PostgresStateStore
     /// <inheritdoc />
     public async Task<IReadOnlyList<AuditRecord>> AuditAfterAsync(long afterSeq, int limit, CancellationToken ct)
     {
-        CheckLimit(limit, nameof(limit));
+        StoreRules.CheckLimit(limit, nameof(limit));
         await using var command = Command("""
             SELECT seq, at_ms, action_id, event, actor, detail, json, prev_hash, hash FROM audit_log
             WHERE seq > $1 ORDER BY seq LIMIT $2;
@@ -299,15 +271,9 @@ public sealed partial class PostgresStateStore
         Add(command.Parameters, afterSeq);
         Add(command.Parameters, limit);
         await using var reader = await command.ExecuteReaderAsync(ct);
-        var items = new List<AuditRecord>();
-        while (await reader.ReadAsync(ct))
-        {
-            items.Add(new AuditRecord(
-                reader.GetInt64(0), reader.GetInt64(1), ReadText(reader, 2), ReadText(reader, 3), ReadText(reader, 4),
-                ReadText(reader, 5), reader.GetString(6), reader.GetString(7), reader.GetString(8)));
-        }
-
-        return items;
+        return await StoreRules.ReadAllAsync(reader, static r => new AuditRecord(
+                r.GetInt64(0), r.GetInt64(1), ReadText(r, 2), ReadText(r, 3), ReadText(r, 4),
+                ReadText(r, 5), r.GetString(6), r.GetString(7), r.GetString(8)), ct);
     }
 
     private async Task<IReadOnlyList<ResponseAction>> ReadActionsAsync(
@@ -319,8 +285,7 @@ public sealed partial class PostgresStateStore
         var items = new List<ResponseAction>();
         while (await reader.ReadAsync(ct))
         {
-            var action = JsonSerializer.Deserialize(reader.GetString(0), AnomalyJsonContext.Default.ResponseAction)
-                ?? throw new InvalidDataException("a stored response action is empty");
+            var action = StoreJson.Action(reader.GetString(0));
             items.Add(withToken && !reader.IsDBNull(1) ? action with { Token = ReadText(reader, 1) } : action);
         }
 
@@ -335,7 +300,7 @@ public sealed partial class PostgresStateStore
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
             ON CONFLICT (id) DO NOTHING;
             """);
-        BindMutable(command.Parameters, action, JsonSerializer.Serialize(action, AnomalyJsonContext.Default.ResponseAction));
+        BindMutable(command.Parameters, action, StoreJson.Serialize(action));
         AddText(command.Parameters, action.Id);
         AddText(command.Parameters, action.IdentityId);
         AddText(command.Parameters, action.Connector);

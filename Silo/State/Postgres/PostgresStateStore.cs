@@ -28,9 +28,6 @@ namespace AnomalyZT.Silo.State.Postgres;
 /// </remarks>
 public sealed partial class PostgresStateStore : IStateStore, IResponseStore, IRecordStore, IClusterStore
 {
-    /// <summary>Most rows one query page may ask for.</summary>
-    private const int MaxLimit = 1_000;
-
     private readonly TimeProvider _time;
     private readonly NpgsqlDataSource _dataSource;
     private readonly long _appendLockKey;
@@ -155,7 +152,7 @@ public sealed partial class PostgresStateStore : IStateStore, IResponseStore, IR
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_initialized)
         {
-            throw new InvalidOperationException($"The state store is not open; call {nameof(InitializeAsync)} first.");
+            throw StoreRules.NotInitialized();
         }
     }
 
@@ -171,17 +168,6 @@ public sealed partial class PostgresStateStore : IStateStore, IResponseStore, IR
     /// <summary>A 64-bit advisory lock key for <paramref name="purpose"/> in this schema, the same in every process.</summary>
     private long LockKey(string purpose) =>
         unchecked((long)StableHashing.Fnv1a64("anomalyzt/" + Schema + "/" + purpose));
-
-    private static void CheckLimit(int limit, string paramName)
-    {
-        if (limit is < 1 or > MaxLimit)
-        {
-            throw new ArgumentOutOfRangeException(
-                paramName,
-                limit,
-                FormattableString.Invariant($"Limit is {limit}; Limit must be between 1 and {MaxLimit}."));
-        }
-    }
 
     private static void Add<T>(NpgsqlParameterCollection parameters, T value) =>
         parameters.Add(new NpgsqlParameter<T> { TypedValue = value });
