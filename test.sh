@@ -16,81 +16,53 @@ run_dir="$(mktemp -d -t anomalyzt-test.XXXXXX)"
 cleanup() { rm -rf "$run_dir"; }
 trap cleanup EXIT
 
-# Servers: none are needed by the embedded engine's tests yet. Later suites (RabbitMQ, PostgreSQL,
-# slapd, rsyslog, npm peers) install and start here, each on a free loopback port with a temp dir.
+# --- Servers the integration tests start themselves, each as a plain process on free loopback ports with a temp dir:
+# OpenLDAP slapd + ldap-utils (Tests/Response), PostgreSQL 15 (Tests/State, Tests/ClusterCore), RabbitMQ
+# (Tests/Cluster, Tests/ClusterCore), rsyslog + its GnuTLS driver + openssl (Tests/Siem), and the npm SCIM and
+# OAuth/OIDC servers of Tests/peers/*. This only installs what is missing (quick when everything is there).
+# The packages' own services must not start: while apt installs, a temporary policy-rc.d (only if there is none)
+# refuses service starts, and anything that started anyway is stopped.
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo -n"; fi
 
-# --- Response connector peers (Tests/Response): OpenLDAP slapd + ldap-utils from Debian, and the npm SCIM and
-# OAuth/OIDC servers of Tests/peers/*. The tests start their own servers on free loopback ports; this only installs.
-# Idempotent: quick when everything is there.
-install_peers() {
-  if ! command -v slapd >/dev/null 2>&1 && [ ! -x /usr/sbin/slapd ] || ! command -v ldapsearch >/dev/null 2>&1; then
-    echo "== install slapd ldap-utils"
-    local sudo=""
-    if [ "$(id -u)" -ne 0 ]; then sudo="sudo -n"; fi
-    # No debconf questions, no initial database: the tests write their own configuration.
-    echo "slapd slapd/no_configuration boolean true" | $sudo debconf-set-selections 2>/dev/null || true
-    if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends slapd ldap-utils; } \
-        > "$run_dir/apt.log" 2>&1; then
-      tail -20 "$run_dir/apt.log" >&2
-      echo "test.sh: could not install slapd and ldap-utils (apt-get, see above)" >&2
-      return 1
-    fi
+apt_install() {
+  local what="$*" policy="" ok=1
+  echo "== install $what"
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null && $SUDO chmod 755 "$policy"
   fi
-  # PostgreSQL 15 server binaries for the state-store tests (Tests/State/Postgres*). The tests run their own server as
-  # a plain process on a free loopback port with a temp data dir; the system service is not used, so a cluster the
-  # package starts (Debian creates "15 main" on 5432) is stopped again.
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@"; } \
+    > "$run_dir/apt.log" 2>&1 || ok=0
+  if [ -n "$policy" ]; then $SUDO rm -f "$policy"; fi
+  if [ "$ok" -eq 0 ]; then
+    tail -20 "$run_dir/apt.log" >&2
+    echo "test.sh: could not install $what (apt-get, see above)" >&2
+    return 1
+  fi
+}
+
+install_peers() {
+  if ! { command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ]; } || ! command -v ldapsearch >/dev/null 2>&1; then
+    # No debconf questions, no initial database: the tests write their own configuration.
+    echo "slapd slapd/no_configuration boolean true" | $SUDO debconf-set-selections 2>/dev/null || true
+    apt_install slapd ldap-utils || return 1
+  fi
   if [ ! -x /usr/lib/postgresql/15/bin/postgres ]; then
-    echo "== install postgresql"
-    local sudo_pg=""
-    if [ "$(id -u)" -ne 0 ]; then sudo_pg="sudo -n"; fi
-    if ! { $sudo_pg apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_pg apt-get install -y -qq --no-install-recommends postgresql; } \
-        > "$run_dir/apt-pg.log" 2>&1; then
-      tail -20 "$run_dir/apt-pg.log" >&2
-      echo "test.sh: could not install postgresql (apt-get, see above)" >&2
-      return 1
-    fi
+    apt_install postgresql || return 1
     if command -v pg_lsclusters >/dev/null 2>&1; then
       pg_lsclusters -h 2>/dev/null | while read -r ver name _ status _; do
-        if [ "$status" = "online" ]; then $sudo_pg pg_ctlcluster "$ver" "$name" stop || true; fi
+        if [ "$status" = "online" ]; then $SUDO pg_ctlcluster "$ver" "$name" stop || true; fi
       done
     fi
   fi
-  # RabbitMQ (Debian's rabbitmq-server, 3.10 on bookworm) for the partition-bus tests (Tests/Cluster). The tests run
-  # their own node as a plain process (own node name, free loopback ports, temp dir), so a node the package starts
-  # under its service is stopped again.
   if [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
-    echo "== install rabbitmq-server"
-    local sudo_mq=""
-    if [ "$(id -u)" -ne 0 ]; then sudo_mq="sudo -n"; fi
-    if ! { $sudo_mq apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_mq apt-get install -y -qq --no-install-recommends rabbitmq-server; } \
-        > "$run_dir/apt-mq.log" 2>&1; then
-      tail -20 "$run_dir/apt-mq.log" >&2
-      echo "test.sh: could not install rabbitmq-server (apt-get, see above)" >&2
-      return 1
-    fi
-    if $sudo_mq rabbitmqctl -q status >/dev/null 2>&1; then $sudo_mq rabbitmqctl -q stop >/dev/null 2>&1 || true; fi
+    apt_install rabbitmq-server || return 1
+    if $SUDO rabbitmqctl -q status >/dev/null 2>&1; then $SUDO rabbitmqctl -q stop >/dev/null 2>&1 || true; fi
   fi
-  # rsyslog with its GnuTLS driver, and openssl, for the SIEM syslog sink tests (Tests/Siem). The tests run their own
-  # rsyslogd as a plain process (temp dir, free loopback ports, certificates made per run); the system's rsyslog
-  # service must not start, so while apt installs, a temporary policy-rc.d (only if there is none) refuses starts.
   if ! { command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ]; } || ! command -v openssl >/dev/null 2>&1 \
       || ! compgen -G "/usr/lib/*/rsyslog/lmnsd_gtls.so" >/dev/null; then
-    echo "== install rsyslog rsyslog-gnutls openssl"
-    local sudo_rs="" policy=""
-    if [ "$(id -u)" -ne 0 ]; then sudo_rs="sudo -n"; fi
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-      policy=/usr/sbin/policy-rc.d
-      printf '#!/bin/sh\nexit 101\n' | $sudo_rs tee "$policy" >/dev/null && $sudo_rs chmod 755 "$policy"
-    fi
-    local rs_ok=1
-    { $sudo_rs apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_rs apt-get install -y -qq --no-install-recommends \
-        rsyslog rsyslog-gnutls openssl; } > "$run_dir/apt-rsyslog.log" 2>&1 || rs_ok=0
-    if [ -n "$policy" ]; then $sudo_rs rm -f "$policy"; fi
-    if [ "$rs_ok" -eq 0 ]; then
-      tail -20 "$run_dir/apt-rsyslog.log" >&2
-      echo "test.sh: could not install rsyslog, rsyslog-gnutls and openssl (apt-get, see above)" >&2
-      return 1
-    fi
+    apt_install rsyslog rsyslog-gnutls openssl || return 1
   fi
   local peer
   for peer in Tests/peers/scim Tests/peers/oidc; do
