@@ -47,7 +47,7 @@ public sealed record IngestResponse
 }
 
 /// <summary><c>POST /v1/ingest/{format}</c>: parse, admit all-or-nothing, dead-letter the bad lines, answer with counts.</summary>
-internal static class IngestEndpoints
+internal static partial class IngestEndpoints
 {
     private const int MaxListedErrors = 100;
 

@@ -138,6 +138,7 @@ public static partial class SiloHost
         app.UseAuthorization();
         app.UseRateLimiter();
         app.MapIngest();
+        app.MapHec();
         app.MapQueries();
         app.MapResponse();
         app.MapSiem();

@@ -33,6 +33,11 @@ public sealed class ApiKeyAuthenticationHandler(
         {
             key = auth[7..].Trim();
         }
+        else if (Request.Headers.Authorization.ToString() is { Length: > 7 } splunk && splunk.StartsWith("Splunk ", StringComparison.OrdinalIgnoreCase))
+        {
+            // What Splunk HEC clients (Fluent Bit, Vector, Logstash, the OTel Collector) send: the API key as the HEC token.
+            key = splunk[7..].Trim();
+        }
 
         if (string.IsNullOrEmpty(key))
         {
