@@ -138,7 +138,7 @@ public static partial class SiloHost
         app.UseAuthorization();
         app.UseRateLimiter();
         app.MapIngest();
-        app.MapHec();
+        app.MapDropIns();
         app.MapQueries();
         app.MapResponse();
         app.MapSiem();

@@ -21,6 +21,20 @@ public sealed class ApiKeyAuthenticationHandler(
     /// <summary>Scheme name.</summary>
     public const string SchemeName = "ApiKey";
 
+    /// <summary>The password part of HTTP Basic credentials, or null when they are not valid base64 <c>user:password</c>.</summary>
+    internal static string? PasswordOf(string credentials)
+    {
+        Span<byte> bytes = stackalloc byte[Math.Min(credentials.Length, 1024)];
+        if (!Convert.TryFromBase64String(credentials, bytes, out var written))
+        {
+            return null;
+        }
+
+        var text = System.Text.Encoding.UTF8.GetString(bytes[..written]);
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 ? null : text[(colon + 1)..];
+    }
+
     /// <inheritdoc />
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -37,6 +51,11 @@ public sealed class ApiKeyAuthenticationHandler(
         {
             // What Splunk HEC clients (Fluent Bit, Vector, Logstash, the OTel Collector) send: the API key as the HEC token.
             key = splunk[7..].Trim();
+        }
+        else if (Request.Headers.Authorization.ToString() is { Length: > 6 } basic && basic.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        {
+            // What Elasticsearch outputs send with a user and password: the API key is the password (the user is ignored).
+            key = PasswordOf(basic[6..].Trim());
         }
 
         if (string.IsNullOrEmpty(key))

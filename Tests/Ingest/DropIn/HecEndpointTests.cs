@@ -77,3 +77,52 @@ public sealed class HecEndpointTests
         Assert.Equal(expected, response.StatusCode);
     }
 }
+
+/// <summary>The Elasticsearch <c>_bulk</c> drop-in on a real silo, with the body Fluent Bit's <c>es</c> output sends and
+/// HTTP Basic credentials whose password is the API key.</summary>
+public sealed class BulkEndpointTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task BulkBody_TakesGoodItems_AndAnswersPerItem()
+    {
+        await using var silo = await SiloServer.StartAsync();
+        using var client = new HttpClient { BaseAddress = silo.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
+            Convert.ToBase64String(Encoding.UTF8.GetBytes("fluent-bit:" + SiloServer.ShipperKey)));
+        var ts = DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        var body = string.Join('\n',
+            """{"create":{"_index":"anomalyzt-generic"}}""",
+            $$"""{"type":"access","ts":"{{ts}}","principal":"bulk-erin@corp","resource":"/v1/models","status":200}""",
+            """{"create":{"_index":"anomalyzt-generic"}}""",
+            """{"type":"access","principal":"no-ts@corp"}""",
+            """{"delete":{"_index":"anomalyzt-generic","_id":"1"}}""") + "\n";
+        using var content = new StringContent(body, Encoding.UTF8, "application/x-ndjson");
+        using var response = await client.PostAsync("_bulk", content, Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
+        Assert.True(json.RootElement.GetProperty("errors").GetBoolean());
+        var statuses = json.RootElement.GetProperty("items").EnumerateArray()
+            .Select(i => i.EnumerateObject().First().Value.GetProperty("status").GetInt32()).ToList();
+        Assert.Equal([201, 400, 400], statuses);
+
+        await silo.Runtime.FlushAsync(Ct);
+        using var viewer = silo.Client(SiloServer.ViewerKey);
+        using var entity = await viewer.GetAsync("v1/entities/identity/bulk-erin@corp", Ct);
+        Assert.Equal(HttpStatusCode.OK, entity.StatusCode);
+        var letters = await viewer.GetFromJsonAsync("v1/dead-letters", AnomalyJsonContext.Default.DeadLetterItemArray, Ct) ?? [];
+        Assert.Equal(2, letters.Count(l => l.Source.StartsWith("bulk", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task WrongBasicPassword_IsRefused()
+    {
+        await using var silo = await SiloServer.StartAsync();
+        using var client = new HttpClient { BaseAddress = silo.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("u:wrong")));
+        using var content = new StringContent("{}\n", Encoding.UTF8, "application/x-ndjson");
+        using var response = await client.PostAsync("anomalyzt-generic/_bulk", content, Ct);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+}
