@@ -37,16 +37,10 @@ internal static partial class IngestEndpoints
             return Hec(6, null);
         }
 
-        byte[] body;
-        try
+        var (body, refused) = await ReadBodyAsync(http, options.Value.MaxBodyBytes, ct).ConfigureAwait(false);
+        if (refused is not null)
         {
-            var gzip = http.Request.Headers.ContentEncoding.ToString().Equals("gzip", StringComparison.OrdinalIgnoreCase);
-            body = await ReadAllAsync(LineDecoder.OpenBody(http.Request.Body, gzip), options.Value.MaxBodyBytes, ct).ConfigureAwait(false);
-        }
-        catch (IngestLimitException)
-        {
-            return Results.Json(new Security.ErrorBody("too_large", $"the body is over Ingest:MaxBodyBytes ({options.Value.MaxBodyBytes} bytes)"),
-                Serialization.AnomalyJsonContext.Default.ErrorBody, statusCode: StatusCodes.Status413PayloadTooLarge);
+            return refused;
         }
 
         if (body.Length == 0)
@@ -93,16 +87,10 @@ internal static partial class IngestEndpoints
                 Serialization.AnomalyJsonContext.Default.ErrorBody, statusCode: StatusCodes.Status400BadRequest);
         }
 
-        byte[] body;
-        try
+        var (body, refused) = await ReadBodyAsync(http, options.Value.MaxBodyBytes, ct).ConfigureAwait(false);
+        if (refused is not null)
         {
-            var gzip = http.Request.Headers.ContentEncoding.ToString().Equals("gzip", StringComparison.OrdinalIgnoreCase);
-            body = await ReadAllAsync(LineDecoder.OpenBody(http.Request.Body, gzip), options.Value.MaxBodyBytes, ct).ConfigureAwait(false);
-        }
-        catch (IngestLimitException)
-        {
-            return Results.Json(new Security.ErrorBody("too_large", $"the body is over Ingest:MaxBodyBytes ({options.Value.MaxBodyBytes} bytes)"),
-                Serialization.AnomalyJsonContext.Default.ErrorBody, statusCode: StatusCodes.Status413PayloadTooLarge);
+            return refused;
         }
 
         var read = ElasticBulkReader.Read(body, index);
@@ -167,6 +155,21 @@ internal static partial class IngestEndpoints
 
     private static IResult Hec(int code, int? invalidEventNumber) =>
         Results.Text(System.Text.Encoding.UTF8.GetString(HecResponse.Body(code, invalidEventNumber)), "application/json", System.Text.Encoding.UTF8, HecResponse.HttpStatus(code));
+
+    /// <summary>The whole (decompressed) body, or the 413 to answer when it is over <paramref name="limit"/>.</summary>
+    private static async Task<(byte[] Body, IResult? Refused)> ReadBodyAsync(HttpContext http, long limit, CancellationToken ct)
+    {
+        try
+        {
+            var gzip = http.Request.Headers.ContentEncoding.ToString().Equals("gzip", StringComparison.OrdinalIgnoreCase);
+            return (await ReadAllAsync(LineDecoder.OpenBody(http.Request.Body, gzip), limit, ct).ConfigureAwait(false), null);
+        }
+        catch (IngestLimitException)
+        {
+            return ([], Results.Json(new Security.ErrorBody("too_large", $"the body is over Ingest:MaxBodyBytes ({limit} bytes)"),
+                Serialization.AnomalyJsonContext.Default.ErrorBody, statusCode: StatusCodes.Status413PayloadTooLarge));
+        }
+    }
 
     private static async Task<byte[]> ReadAllAsync(PipeReader reader, long limit, CancellationToken ct)
     {

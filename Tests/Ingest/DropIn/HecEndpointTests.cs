@@ -125,4 +125,18 @@ public sealed class BulkEndpointTests
         using var response = await client.PostAsync("anomalyzt-generic/_bulk", content, Ct);
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
+
+    [Fact]
+    public async Task ABodyOverTheLimit_Is413_OnBothDropIns()
+    {
+        await using var silo = await SiloServer.StartAsync(settings: new Dictionary<string, string?> { ["Ingest:MaxBodyBytes"] = "1024", ["Ingest:MaxLineBytes"] = "1024", ["Ingest:MaxFieldBytes"] = "512" });
+        using var client = new HttpClient { BaseAddress = silo.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Splunk", SiloServer.ShipperKey);
+        foreach (var path in new[] { "services/collector/event", "_bulk" })
+        {
+            using var content = new StringContent(new string(' ', 4096) + "{}", Encoding.UTF8, "application/json");
+            using var response = await client.PostAsync(path, content, Ct);
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        }
+    }
 }
