@@ -139,6 +139,7 @@ public static partial class SiloHost
         app.UseRateLimiter();
         app.MapIngest();
         app.MapDropIns();
+        app.MapOtlp();
         app.MapQueries();
         app.MapResponse();
         app.MapSiem();

@@ -12,6 +12,8 @@ namespace AnomalyZT.Silo.Serialization;
     PropertyNameCaseInsensitive = true,
     NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(Finding))]
+[JsonSerializable(typeof(Dictionary<string, Dictionary<string, object>>))]
+[JsonSerializable(typeof(int))]
 [JsonSerializable(typeof(ResponseAction))]
 [JsonSerializable(typeof(AnomalyZT.Silo.Siem.SiemRecord))]
 [JsonSerializable(typeof(List<AnomalyZT.Silo.Siem.SinkHealth>))]
