@@ -92,6 +92,7 @@ public static partial class SiloHost
                 sp.GetRequiredService<ILogger<EmbeddedRuntime>>());
         });
         services.AddHostedService<RuntimeHostedService>();
+        Scrape.DcgmScrapeServiceCollectionExtensions.AddDcgmScrape(services);
         services.AddHostedService<ResponseHostedService>();
         services.AddOptions<Siem.SiemOptions>().BindConfiguration(Siem.SiemOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<Siem.SiemOptions>, SiemOptionsValidator>();
