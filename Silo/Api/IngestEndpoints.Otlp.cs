@@ -24,12 +24,7 @@ internal static partial class IngestEndpoints
         Response.TokenVault tokens, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
-        if (NotJson(http) is { } unsupported)
-        {
-            return unsupported;
-        }
-
-        var (body, refused) = await ReadBodyAsync(http, options.Value.MaxBodyBytes, ct).ConfigureAwait(false);
+        var (body, refused) = await ReadJsonBodyAsync(http, options.Value.MaxBodyBytes, ct).ConfigureAwait(false);
         if (refused is not null)
         {
             return refused;
@@ -66,12 +61,7 @@ internal static partial class IngestEndpoints
         HttpContext http, IGrainRuntime runtime, IOptions<IngestOptions> options, RuntimeMetrics metrics, TimeProvider time, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
-        if (NotJson(http) is { } unsupported)
-        {
-            return unsupported;
-        }
-
-        var (body, refused) = await ReadBodyAsync(http, options.Value.MaxBodyBytes, ct).ConfigureAwait(false);
+        var (body, refused) = await ReadJsonBodyAsync(http, options.Value.MaxBodyBytes, ct).ConfigureAwait(false);
         if (refused is not null)
         {
             return refused;
@@ -108,6 +98,10 @@ internal static partial class IngestEndpoints
     }
 
     private static DeadLetter Letter(string source, long now, DropInError e) => new(0, now, source, e.Index + 1, e.Reason, []);
+
+    /// <summary>The body of a JSON request, or the 415 (not JSON) or 413 (too large) to answer.</summary>
+    private static async Task<(byte[] Body, IResult? Refused)> ReadJsonBodyAsync(HttpContext http, long limit, CancellationToken ct) =>
+        NotJson(http) is { } unsupported ? ([], unsupported) : await ReadBodyAsync(http, limit, ct).ConfigureAwait(false);
 
     private static IResult? NotJson(HttpContext http) =>
         http.Request.ContentType is { } type && !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)
