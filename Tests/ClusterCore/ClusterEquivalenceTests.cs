@@ -1,12 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using AnomalyZT.Grains.Config;
 using AnomalyZT.Grains.Interfaces;
 using AnomalyZT.Silo.Cli;
-using AnomalyZT.Silo.Security;
-using AnomalyZT.Silo.Serialization;
 using AnomalyZT.Tests.Cluster;
 using AnomalyZT.Tests.Response;
 using AnomalyZT.Tests.Silo;

@@ -142,20 +142,4 @@ public sealed class SyslogFramingTests
         var second = first.Append(data.AsMemory(cut));
         return new ReadOnlySequence<byte>(first, 0, second, second.Memory.Length);
     }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
-    }
 }
