@@ -20,6 +20,8 @@ internal static class SiemEndpoints
         app.MapGet("/v1/findings", FindingsAsync).RequireAuthorization(Policies.Read);
         app.MapGet("/v1/sinks", (SiemService siem) => Results.Json(siem.Health.ToList(), Serialization.AnomalyJsonContext.Default.ListSinkHealth))
             .RequireAuthorization(Policies.Read);
+        app.MapGet("/v1/receivers", (Receivers.ReceiverStats stats) => Results.Json(stats.Snapshot().ToList(), Serialization.AnomalyJsonContext.Default.ListReceiverCount))
+            .RequireAuthorization(Policies.Read);
     }
 
     private static async Task<IResult> FindingsAsync(IResponseStore store, string? cursor, int? limit, CancellationToken ct)

@@ -92,6 +92,7 @@ public static partial class SiloHost
                 sp.GetRequiredService<ILogger<EmbeddedRuntime>>());
         });
         services.AddHostedService<RuntimeHostedService>();
+        AddReceivers(services);
         Scrape.DcgmScrapeServiceCollectionExtensions.AddDcgmScrape(services);
         services.AddHostedService<ResponseHostedService>();
         services.AddOptions<Siem.SiemOptions>().BindConfiguration(Siem.SiemOptions.SectionName).ValidateOnStart();
@@ -145,6 +146,19 @@ public static partial class SiloHost
         app.MapResponse();
         app.MapSiem();
         return app;
+    }
+
+    /// <summary>What every receiver shares: counts by shipper, per-shipper rate limits, and the dispatcher socket
+    /// receivers hand their batches to.</summary>
+    private static void AddReceivers(IServiceCollection services)
+    {
+        services.AddSingleton(sp => new Receivers.ReceiverStats(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddOptions<Receivers.RateLimitOptions>().BindConfiguration(Receivers.RateLimitOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<Receivers.RateLimitOptions>, RateLimitOptionsValidator>();
+        services.AddSingleton(sp => new Receivers.ShipperRateLimiter(
+            sp.GetRequiredService<IOptions<Receivers.RateLimitOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new Receivers.ReceiverDispatcher(
+            sp.GetRequiredService<IGrainRuntime>(), sp.GetRequiredService<Receivers.ReceiverStats>(), sp.GetRequiredService<TimeProvider>()));
     }
 
     private static void AddCluster(IServiceCollection services)
@@ -432,6 +446,15 @@ internal sealed class ObservabilityOptionsValidator : IValidateOptions<Observabi
             errors.Add($"Observability:OtlpEndpoint is '{o.OtlpEndpoint}'; it must be an absolute http(s) URL such as http://otel-collector:4317, or empty to export nothing");
         }
 
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+internal sealed class RateLimitOptionsValidator : IValidateOptions<Receivers.RateLimitOptions>
+{
+    public ValidateOptionsResult Validate(string? name, Receivers.RateLimitOptions o)
+    {
+        var errors = o.Validate();
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -17,6 +17,7 @@ namespace AnomalyZT.Silo.Serialization;
 [JsonSerializable(typeof(ResponseAction))]
 [JsonSerializable(typeof(AnomalyZT.Silo.Siem.SiemRecord))]
 [JsonSerializable(typeof(List<AnomalyZT.Silo.Siem.SinkHealth>))]
+[JsonSerializable(typeof(List<AnomalyZT.Silo.Receivers.ReceiverCount>))]
 [JsonSerializable(typeof(AnomalyZT.Silo.Api.FindingStreamPage))]
 [JsonSerializable(typeof(AnomalyZT.Silo.Api.ActionPage))]
 [JsonSerializable(typeof(AnomalyZT.Silo.Api.RiskBody))]
