@@ -86,12 +86,12 @@ public sealed class OtlpAccessMapping
 /// the OTLP JSON mapping allows.</summary>
 public static class OtlpJsonReader
 {
-    private const string GpuUtil = "DCGM_FI_DEV_GPU_UTIL";
-    private const string FbUsed = "DCGM_FI_DEV_FB_USED";
-    private const string Power = "DCGM_FI_DEV_POWER_USAGE";
+    internal const string GpuUtil = "DCGM_FI_DEV_GPU_UTIL";
+    internal const string FbUsed = "DCGM_FI_DEV_FB_USED";
+    internal const string Power = "DCGM_FI_DEV_POWER_USAGE";
 
     // DCGM's blank sentinels: int64 near 2^63, fp64 from 2^47 (see GpuParser).
-    private const double DcgmBlankThreshold = 140737488355328.0;
+    internal const double DcgmBlankThreshold = 140737488355328.0;
 
     private static readonly JsonElement EmptyArray = JsonDocument.Parse("[]").RootElement.Clone();
 
@@ -282,19 +282,6 @@ public static class OtlpJsonReader
             return reason ?? "missing required field 'timeUnixNano'";
         }
 
-        var host = First(attrs, ["Hostname", "hostname", "host.name"]);
-        if (host is null)
-        {
-            return "missing label 'Hostname' (or 'hostname', or resource 'host.name')";
-        }
-
-        var gpu = -1;
-        if (First(attrs, ["gpu"]) is { } gpuText
-            && (!int.TryParse(gpuText, NumberStyles.None, CultureInfo.InvariantCulture, out gpu)))
-        {
-            return "label 'gpu' is not a GPU index";
-        }
-
         double value;
         if (dp.TryGetProperty("asDouble", out var d))
         {
@@ -313,6 +300,32 @@ public static class OtlpJsonReader
         else
         {
             value = double.NaN;
+        }
+
+        return AddGpuPoint(name, attrs, time, value, samples, order);
+    }
+
+    /// <summary>Merges one dcgm data point (its attributes already include the resource's) into the sample of its
+    /// (host, GPU, UUID, time); the reason when it cannot be placed. DCGM blank sentinels and non-finite values become NaN.</summary>
+    internal static string? AddGpuPoint(
+        string name,
+        Dictionary<string, string> attrs,
+        long time,
+        double value,
+        Dictionary<(string, int, string?, long), GpuSample> samples,
+        List<(string, int, string?, long)> order)
+    {
+        var host = First(attrs, ["Hostname", "hostname", "host.name"]);
+        if (host is null)
+        {
+            return "missing label 'Hostname' (or 'hostname', or resource 'host.name')";
+        }
+
+        var gpu = -1;
+        if (First(attrs, ["gpu"]) is { } gpuText
+            && (!int.TryParse(gpuText, NumberStyles.None, CultureInfo.InvariantCulture, out gpu)))
+        {
+            return "label 'gpu' is not a GPU index";
         }
 
         if (!double.IsFinite(value) || value >= DcgmBlankThreshold)

@@ -51,6 +51,14 @@ internal static partial class IngestEndpoints
 {
     private const int MaxListedErrors = 100;
 
+    /// <summary>The receiver name of <c>/v1/ingest/{format}</c> in <c>/v1/receivers</c>.</summary>
+    private const string Receiver = "http:ingest";
+
+    /// <summary>The answer when the shipper is over its rate limit (Retry-After already set): nothing was taken.</summary>
+    private static IResult RateLimited() =>
+        Results.Json(new ErrorBody("rate_limited", "this shipper is over its rate limit (Ingest:RateLimit); nothing of this body was taken, retry it after Retry-After seconds"),
+            Serialization.AnomalyJsonContext.Default.ErrorBody, statusCode: StatusCodes.Status429TooManyRequests);
+
     public static void MapIngest(this IEndpointRouteBuilder app) =>
         app.MapPost("/v1/ingest/{format}", HandleAsync).RequireAuthorization(Policies.Ingest).RequireRateLimiting(ConcurrencyPolicy);
 
@@ -87,6 +95,7 @@ internal static partial class IngestEndpoints
         RuntimeMetrics metrics,
         TimeProvider time,
         Response.TokenVault tokens,
+        Receivers.ShipperGate gate,
         CancellationToken ct)
     {
         using var activity = RuntimeMetrics.Activity.StartActivity("ingest");
@@ -139,15 +148,22 @@ internal static partial class IngestEndpoints
                 letters[i] = new DeadLetter(0, now, "http:" + canonical, rejected[i].LineNumber, rejected[i].Reason, rejected[i].Payload);
             }
 
+            if (!gate.TryAdmit(http, Receiver, canonical, summary.Accepted + summary.Rejected))
+            {
+                return RateLimited();
+            }
+
             var dispatch = await runtime.DispatchAsync(events.Memory, letters, ct).ConfigureAwait(false);
             if (!dispatch.Admitted)
             {
+                gate.Refused(http, Receiver, canonical, summary.Accepted + summary.Rejected);
                 http.Response.Headers.RetryAfter = ((int)Math.Ceiling(dispatch.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 return Results.Json(new ErrorBody("busy", "the engine's queues are full; nothing of this body was taken, retry it after Retry-After seconds"),
                     Serialization.AnomalyJsonContext.Default.ErrorBody, statusCode: StatusCodes.Status429TooManyRequests);
             }
 
             metrics.Ingested(canonical, summary.Accepted, summary.Rejected, Stopwatch.GetElapsedTime(started).TotalSeconds);
+            gate.Delivered(http, Receiver, canonical, summary.Accepted, summary.Rejected);
             var listed = new List<LineRejection>(Math.Min(rejected.Count, MaxListedErrors));
             for (var i = 0; i < rejected.Count && i < MaxListedErrors; i++)
             {

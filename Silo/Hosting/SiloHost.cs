@@ -157,6 +157,7 @@ public static partial class SiloHost
         services.AddSingleton<IValidateOptions<Receivers.RateLimitOptions>, RateLimitOptionsValidator>();
         services.AddSingleton(sp => new Receivers.ShipperRateLimiter(
             sp.GetRequiredService<IOptions<Receivers.RateLimitOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new Receivers.ShipperGate(sp.GetRequiredService<Receivers.ReceiverStats>(), sp.GetRequiredService<Receivers.ShipperRateLimiter>()));
         services.AddSingleton(sp => new Receivers.ReceiverDispatcher(
             sp.GetRequiredService<IGrainRuntime>(), sp.GetRequiredService<Receivers.ReceiverStats>(), sp.GetRequiredService<TimeProvider>()));
     }

@@ -59,19 +59,40 @@ public sealed class OtlpEndpointTests
     }
 
     [Fact]
-    public async Task Protobuf_IsRefusedWithAClearError_AndAViewerCannotPost()
+    public async Task AnotherContentType_IsRefusedWithAClearError_AndAViewerCannotPost()
     {
         await using var silo = await SiloServer.StartAsync();
         using var shipper = silo.Client(SiloServer.ShipperKey);
-        using var proto = new ByteArrayContent([0x0a, 0x00]);
-        proto.Headers.ContentType = new MediaTypeHeaderValue("application/x-protobuf");
-        using var refused = await shipper.PostAsync("v1/logs", proto, Ct);
+        using var text = new StringContent("hello", Encoding.UTF8, "text/plain");
+        using var refused = await shipper.PostAsync("v1/logs", text, Ct);
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, refused.StatusCode);
-        Assert.Contains("encoding: json", await refused.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Contains("application/x-protobuf", await refused.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
 
         using var viewer = silo.Client(SiloServer.ViewerKey);
         using var content = new StringContent("{}", Encoding.UTF8, "application/json");
         using var forbidden = await viewer.PostAsync("v1/metrics", content, Ct);
         Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+    }
+
+    [Fact]
+    public async Task MalformedProtobuf_IsAPartialSuccessInProtobuf_AndDeadLettered()
+    {
+        await using var silo = await SiloServer.StartAsync();
+        using var shipper = silo.Client(SiloServer.ShipperKey);
+        using var proto = new ByteArrayContent([0x0a, 0x7f, 0x01]); // resource_logs claims 127 bytes, 1 follows
+        proto.Headers.ContentType = new MediaTypeHeaderValue("application/x-protobuf");
+        using var response = await shipper.PostAsync("v1/logs", proto, Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/x-protobuf", response.Content.Headers.ContentType?.MediaType);
+        var answer = await response.Content.ReadAsByteArrayAsync(Ct);
+        Assert.True(answer.Length > 4);
+        Assert.Equal(0x0a, answer[0]); // partial_success
+        Assert.Equal(0x08, answer[2]); // rejected_log_records
+        Assert.Equal(1, answer[3]);
+
+        using var viewer = silo.Client(SiloServer.ViewerKey);
+        await silo.Runtime.FlushAsync(Ct);
+        var letters = await viewer.GetStringAsync("v1/dead-letters", Ct);
+        Assert.Contains("ExportLogsServiceRequest", letters, StringComparison.Ordinal);
     }
 }
