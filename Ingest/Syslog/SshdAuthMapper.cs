@@ -4,7 +4,7 @@ using AnomalyZT.Grains.Interfaces;
 namespace AnomalyZT.Ingest.Syslog;
 
 /// <summary>Result of <see cref="SshdAuthMapper.Map"/>: an access event, or a line that carries none.</summary>
-internal readonly struct SshdAuthResult
+public readonly struct SshdAuthResult
 {
     private SshdAuthResult(bool mapped, AccessEvent access, string? reason)
     {
@@ -41,7 +41,7 @@ internal readonly struct SshdAuthResult
 /// </list>
 /// The principal is the user (<see cref="PrincipalSource.Field"/>); user names may contain spaces, so the address is
 /// found from the end of the line. Lines from other programs and other sshd messages are ignored and counted.</summary>
-internal sealed class SshdAuthMapper
+public sealed class SshdAuthMapper
 {
     /// <summary>Action of a successful login.</summary>
     public const string LoginAction = "ssh-login";

@@ -3,7 +3,7 @@ using System.Buffers;
 namespace AnomalyZT.Ingest.Syslog;
 
 /// <summary>How a syslog TCP connection delimits its messages (RFC 6587).</summary>
-internal enum SyslogFramingMode : byte
+public enum SyslogFramingMode : byte
 {
     /// <summary>No byte seen yet.</summary>
     Unknown = 0,
@@ -16,7 +16,7 @@ internal enum SyslogFramingMode : byte
 }
 
 /// <summary>What <see cref="SyslogFraming.TryRead"/> produced.</summary>
-internal enum SyslogFrameKind : byte
+public enum SyslogFrameKind : byte
 {
     /// <summary>A complete message; <see cref="SyslogFrame.Payload"/> holds it.</summary>
     Message = 1,
@@ -30,7 +30,7 @@ internal enum SyslogFrameKind : byte
 /// <param name="Payload">The message bytes, without framing; a slice of the buffer passed to
 /// <see cref="SyslogFraming.TryRead"/>, valid until the caller releases that buffer. Empty for rejections.</param>
 /// <param name="Reason">Why the bytes were rejected; null for messages.</param>
-internal readonly record struct SyslogFrame(SyslogFrameKind Kind, ReadOnlySequence<byte> Payload, string? Reason);
+public readonly record struct SyslogFrame(SyslogFrameKind Kind, ReadOnlySequence<byte> Payload, string? Reason);
 
 /// <summary>Incremental splitter for one syslog TCP connection (RFC 6587). The framing is chosen by the first byte of
 /// the connection: a digit selects octet counting, anything else (normally <c>&lt;</c>) LF framing. Frames larger
@@ -40,7 +40,7 @@ internal readonly record struct SyslogFrame(SyslogFrameKind Kind, ReadOnlySequen
 /// <remarks>Use with a <see cref="System.IO.Pipelines.PipeReader"/>: call <see cref="TryRead"/> until it returns
 /// false, then <c>AdvanceTo(buffer.Start, buffer.End)</c>. Each <c>true</c> consumes at least one byte, so the loop
 /// ends. Not thread-safe; one instance per connection.</remarks>
-internal sealed class SyslogFraming
+public sealed class SyslogFraming
 {
     /// <summary>Default largest message accepted (RFC 5425 §4.3.1 asks receivers for at least 2 KiB, and
     /// recommends 8 KiB; rsyslog's default is 8 KiB; 64 KiB leaves room for large structured data).</summary>

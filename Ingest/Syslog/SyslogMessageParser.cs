@@ -11,7 +11,7 @@ namespace AnomalyZT.Ingest.Syslog;
 /// year is the latest that puts the time no more than 31 days after the reference clock (clock skew and zone
 /// mistakes tolerated), so a December message read in January lands in the old year, a January 1st message read on
 /// December 31st in the new one, and February 29th in the last leap year.</remarks>
-internal sealed class SyslogMessageParser
+public sealed class SyslogMessageParser
 {
     private const int MaxHostName = 255;
     private const int MaxAppName = 48;

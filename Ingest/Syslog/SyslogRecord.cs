@@ -1,7 +1,7 @@
 namespace AnomalyZT.Ingest.Syslog;
 
 /// <summary>Which syslog header a message carried.</summary>
-internal enum SyslogFormat : byte
+public enum SyslogFormat : byte
 {
     /// <summary>BSD syslog, RFC 3164 (<c>&lt;PRI&gt;Mmm dd hh:mm:ss host tag[pid]: msg</c>) and its common variants.</summary>
     Rfc3164 = 1,
@@ -13,12 +13,12 @@ internal enum SyslogFormat : byte
 /// <summary>One SD-PARAM of an RFC 5424 SD-ELEMENT.</summary>
 /// <param name="Name">PARAM-NAME.</param>
 /// <param name="Value">PARAM-VALUE with the <c>\"</c>, <c>\\</c> and <c>\]</c> escapes resolved.</param>
-internal readonly record struct SyslogSdParam(string Name, string Value);
+public readonly record struct SyslogSdParam(string Name, string Value);
 
 /// <summary>One RFC 5424 SD-ELEMENT.</summary>
 /// <param name="Id">SD-ID (e.g. <c>timeQuality</c>, <c>exampleSDID@32473</c>).</param>
 /// <param name="Params">Its parameters, in order.</param>
-internal sealed record SyslogSdElement(string Id, IReadOnlyList<SyslogSdParam> Params);
+public sealed record SyslogSdElement(string Id, IReadOnlyList<SyslogSdParam> Params);
 
 /// <summary>A parsed syslog message.</summary>
 /// <param name="TimestampMs">Event time, Unix milliseconds UTC (the reference clock when the sender sent none).</param>
@@ -32,7 +32,7 @@ internal sealed record SyslogSdElement(string Id, IReadOnlyList<SyslogSdParam> P
 /// <param name="Severity">Severity, PRI % 8 (0 emergency … 7 debug).</param>
 /// <param name="Format">Which header format was parsed.</param>
 /// <param name="StructuredData">RFC 5424 STRUCTURED-DATA elements; empty otherwise.</param>
-internal sealed record SyslogRecord(
+public sealed record SyslogRecord(
     long TimestampMs,
     string? Host,
     string? App,
@@ -45,7 +45,7 @@ internal sealed record SyslogRecord(
     IReadOnlyList<SyslogSdElement> StructuredData);
 
 /// <summary>Result of <see cref="SyslogMessageParser.Parse(ReadOnlySpan{byte})"/>: a record or a rejection reason.</summary>
-internal readonly struct SyslogParseResult
+public readonly struct SyslogParseResult
 {
     private SyslogParseResult(SyslogRecord? record, string? reason)
     {

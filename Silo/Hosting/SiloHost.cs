@@ -26,6 +26,9 @@ public static partial class SiloHost
         // appsettings.json lives next to the binary; relative data paths stay relative to the working directory.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddEnvironmentVariables("ANOMALYZT_");
+        // The slim builder leaves out HTTPS endpoints from configuration; shippers should be able to use TLS
+        // (Kestrel:Endpoints:{name}:Url https://…, Certificate:Path/KeyPath, optionally ClientCertificateMode).
+        builder.WebHost.UseKestrelHttpsConfiguration();
         configure?.Invoke(builder);
         var services = builder.Services;
         var config = builder.Configuration;
@@ -160,6 +163,7 @@ public static partial class SiloHost
         services.AddSingleton(sp => new Receivers.ShipperGate(sp.GetRequiredService<Receivers.ReceiverStats>(), sp.GetRequiredService<Receivers.ShipperRateLimiter>()));
         services.AddSingleton(sp => new Receivers.ReceiverDispatcher(
             sp.GetRequiredService<IGrainRuntime>(), sp.GetRequiredService<Receivers.ReceiverStats>(), sp.GetRequiredService<TimeProvider>()));
+        Receivers.Syslog.SyslogReceiverServiceCollectionExtensions.AddSyslogReceivers(services);
     }
 
     private static void AddCluster(IServiceCollection services)

@@ -1,0 +1,115 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace AnomalyZT.Silo.Receivers.Syslog;
+
+/// <summary>UDP: one datagram is one message (RFC 5426).</summary>
+internal sealed partial class SyslogListener
+{
+    /// <summary>How long a datagram batch waits for admission before it is counted as refused: the sender cannot be
+    /// pushed back, and while we wait the kernel's receive buffer fills.</summary>
+    public static readonly TimeSpan DatagramGiveUp = TimeSpan.FromSeconds(1);
+
+    private async Task ReceiveDatagramsAsync(CancellationToken stop, CancellationToken abort)
+    {
+        var buffer = GC.AllocateUninitializedArray<byte>(65536, pinned: true);
+        var batches = new Dictionary<string, SyslogBatch>(StringComparer.Ordinal);
+        var address = new SocketAddress(_socket.AddressFamily);
+        var lastAddress = new SocketAddress(_socket.AddressFamily);
+        string? lastShipper = null;
+        var template = new IPEndPoint(_socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                int received;
+                try
+                {
+                    received = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, address, stop).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+                {
+                    break;
+                }
+                catch (SocketException e)
+                {
+                    LogSocketError(Options.Name, e.SocketErrorCode); // e.g. an ICMP port-unreachable reported on the socket
+                    continue;
+                }
+
+                // Senders rarely change: resolve the shipper once per source address, not per datagram.
+                if (lastShipper is null || !address.Equals(lastAddress))
+                {
+                    var peer = ((IPEndPoint)template.Create(address)).Address;
+                    lastShipper = Allowlist.Match(peer);
+                    address.Buffer.Span[..address.Size].CopyTo(lastAddress.Buffer.Span);
+                    lastAddress.Size = address.Size;
+                    if (lastShipper is null)
+                    {
+                        RefuseUnknown(peer);
+                    }
+                }
+
+                if (lastShipper is { } shipper && Take(shipper, buffer.AsSpan(0, received), batches) is { IsFull: true } full)
+                {
+                    await DispatchDatagramsAsync(full, abort).ConfigureAwait(false);
+                }
+
+                if (Available(_socket) == 0)
+                {
+                    foreach (var pending in batches.Values)
+                    {
+                        await DispatchDatagramsAsync(pending, abort).ConfigureAwait(false);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            foreach (var pending in batches.Values)
+            {
+                await DispatchDatagramsAsync(pending, abort).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Adds one datagram to its shipper's batch (or counts it as limited); returns the batch, or null.</summary>
+    private SyslogBatch? Take(string shipper, ReadOnlySpan<byte> datagram, Dictionary<string, SyslogBatch> batches)
+    {
+        if (!Limiter.TryAcquire(shipper, 1, out _))
+        {
+            Stats.Count(Receiver, shipper, "syslog", 0, limited: 1);
+            return null;
+        }
+
+        if (!batches.TryGetValue(shipper, out var batch))
+        {
+            batches[shipper] = batch = new SyslogBatch(this, shipper);
+        }
+
+        if (datagram.Length > Options.MaxMessageBytes)
+        {
+            batch.AddRejected($"datagram of {datagram.Length} bytes exceeds {Options.MaxMessageBytes}", 1, datagram);
+        }
+        else
+        {
+            batch.Add(datagram, 1);
+        }
+
+        return batch;
+    }
+
+    private async ValueTask DispatchDatagramsAsync(SyslogBatch batch, CancellationToken abort)
+    {
+        if (!batch.HasPending)
+        {
+            return;
+        }
+
+        var records = batch.Records;
+        if (!await batch.DispatchAsync(DatagramGiveUp, abort).ConfigureAwait(false) && _refusedGate.TryEnter(out var suppressed))
+        {
+            LogDatagramsRefused(Options.Name, records, DatagramGiveUp, suppressed);
+        }
+    }
+}

@@ -1,0 +1,224 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+
+namespace AnomalyZT.Silo.Receivers.Syslog;
+
+/// <summary>One bound syslog socket and what its connections share: options, allowlist, TLS settings, the dispatcher,
+/// rate limiter and counters, and rate-limited warnings. The loops are in <c>SyslogListener.Stream.cs</c> and
+/// <c>SyslogListener.Udp.cs</c>.</summary>
+internal sealed partial class SyslogListener : IDisposable
+{
+    /// <summary>Shipper name under which messages and connections from sources outside the allowlist are counted.</summary>
+    public const string UnknownSource = "unknown-source";
+
+    /// <summary>Shipper name under which TLS connections without a valid client certificate are counted.</summary>
+    public const string Unauthenticated = "unauthenticated";
+
+    /// <summary>Shipper name under which connections over <see cref="SyslogListenerOptions.MaxConnections"/> are counted.</summary>
+    public const string ConnectionLimit = "connection-limit";
+
+    private static readonly TimeSpan WarningInterval = TimeSpan.FromSeconds(10);
+
+    private readonly Socket _socket;
+    private readonly ILogger _log;
+    private readonly WarningGate _unknownGate;
+    private readonly WarningGate _tlsGate;
+    private readonly WarningGate _refusedGate;
+    private readonly WarningGate _limitGate;
+    private readonly X509Certificate2? _serverCertificate;
+    private readonly X509Certificate2Collection? _clientCa;
+
+    public SyslogListener(SyslogListenerOptions options, SyslogReceiverOptions global, ReceiverDispatcher dispatcher, ShipperRateLimiter limiter,
+        TimeProvider time, ILogger log)
+    {
+        Options = options;
+        Global = global;
+        Dispatcher = dispatcher;
+        Limiter = limiter;
+        Time = time;
+        _log = log;
+        Receiver = options.Protocol switch
+        {
+            SyslogProtocol.Udp => "syslog:udp",
+            SyslogProtocol.Tcp => "syslog:tcp",
+            _ => "syslog:tls",
+        };
+        Allowlist = new SourceAllowlist(options.AllowedSources, $"{SyslogReceiverOptions.SectionName}:Listeners:{options.Name}:AllowedSources");
+        _unknownGate = new WarningGate(time, WarningInterval);
+        _tlsGate = new WarningGate(time, WarningInterval);
+        _refusedGate = new WarningGate(time, WarningInterval);
+        _limitGate = new WarningGate(time, WarningInterval);
+        if (options.Protocol == SyslogProtocol.Tls)
+        {
+            (_serverCertificate, _clientCa) = LoadCertificates(options);
+        }
+
+        var address = IPAddress.Parse(options.Address);
+        _socket = options.Protocol == SyslogProtocol.Udp
+            ? new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp)
+            : new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (options.Protocol == SyslogProtocol.Udp)
+            {
+                TryEnlargeReceiveBuffer(_socket);
+            }
+
+            _socket.Bind(new IPEndPoint(address, options.EffectivePort));
+            if (options.Protocol != SyslogProtocol.Udp)
+            {
+                _socket.Listen(512);
+            }
+        }
+        catch (SocketException e)
+        {
+            _socket.Dispose();
+            throw new InvalidOperationException(
+                $"{SyslogReceiverOptions.SectionName} listener '{options.Name}' cannot bind {options.Protocol} {options.Address}:{options.EffectivePort}: {e.Message}", e);
+        }
+
+        EndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+    }
+
+    public SyslogListenerOptions Options { get; }
+
+    public SyslogReceiverOptions Global { get; }
+
+    public ReceiverDispatcher Dispatcher { get; }
+
+    public ShipperRateLimiter Limiter { get; }
+
+    public ReceiverStats Stats => Dispatcher.Stats;
+
+    public TimeProvider Time { get; }
+
+    /// <summary>The receiver tag in counts and the dead-letter source: <c>syslog:udp</c>, <c>syslog:tcp</c>, <c>syslog:tls</c>.</summary>
+    public string Receiver { get; }
+
+    public SourceAllowlist Allowlist { get; }
+
+    /// <summary>The address and port actually bound (the chosen port when 0 was configured).</summary>
+    public IPEndPoint EndPoint { get; }
+
+    /// <summary>Runs until <paramref name="stop"/>; pending batches are then dispatched until admitted or
+    /// <paramref name="abort"/>.</summary>
+    public Task RunAsync(CancellationToken stop, CancellationToken abort) =>
+        Options.Protocol == SyslogProtocol.Udp ? ReceiveDatagramsAsync(stop, abort) : AcceptAsync(stop, abort);
+
+    /// <summary>Closes the socket, which also ends a pending accept or receive.</summary>
+    public void Dispose()
+    {
+        _socket.Dispose();
+        _serverCertificate?.Dispose();
+        if (_clientCa is not null)
+        {
+            foreach (var c in _clientCa)
+            {
+                c.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Counts and (rate-limited) logs a message or connection from outside the allowlist.</summary>
+    private void RefuseUnknown(IPAddress peer)
+    {
+        Stats.Count(Receiver, UnknownSource, "syslog", 0, rejected: 1);
+        if (_unknownGate.TryEnter(out var suppressed))
+        {
+            LogUnknownSource(Options.Name, peer, suppressed);
+        }
+    }
+
+    private SslServerAuthenticationOptions TlsOptions() => new()
+    {
+        ServerCertificateContext = SslStreamCertificateContext.Create(_serverCertificate!, additionalCertificates: null, offline: true),
+        ClientCertificateRequired = true,
+        EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        CertificateChainPolicy = ClientChainPolicy(),
+        RemoteCertificateValidationCallback = static (_, certificate, _, errors) => certificate is not null && errors == SslPolicyErrors.None,
+    };
+
+    private X509ChainPolicy ClientChainPolicy()
+    {
+        var policy = new X509ChainPolicy
+        {
+            TrustMode = X509ChainTrustMode.CustomRootTrust,
+            RevocationMode = X509RevocationMode.NoCheck,
+            VerificationTimeIgnored = false,
+        };
+        policy.CustomTrustStore.AddRange(_clientCa!);
+        policy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.2")); // TLS client authentication
+        return policy;
+    }
+
+    private static (X509Certificate2 Server, X509Certificate2Collection ClientCa) LoadCertificates(SyslogListenerOptions options)
+    {
+        var key = $"{SyslogReceiverOptions.SectionName}:Listeners:{options.Name}:Tls";
+        X509Certificate2 server;
+        try
+        {
+            server = X509Certificate2.CreateFromPemFile(options.Tls.CertificateFile, options.Tls.KeyFile);
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or ArgumentException)
+        {
+            throw new InvalidOperationException($"{key}:CertificateFile and KeyFile could not be loaded as a PEM certificate and its unencrypted key: {e.Message}", e);
+        }
+
+        var ca = new X509Certificate2Collection();
+        try
+        {
+            ca.ImportFromPemFile(options.Tls.ClientCaFile);
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException)
+        {
+            server.Dispose();
+            throw new InvalidOperationException($"{key}:ClientCaFile could not be loaded as PEM certificates: {e.Message}", e);
+        }
+
+        if (ca.Count == 0)
+        {
+            server.Dispose();
+            throw new InvalidOperationException($"{key}:ClientCaFile holds no certificate; it must hold the CA that signs client certificates");
+        }
+
+        return (server, ca);
+    }
+
+    private static void TryEnlargeReceiveBuffer(Socket socket)
+    {
+        try
+        {
+            socket.ReceiveBufferSize = 4 * 1024 * 1024; // the kernel caps it (net.core.rmem_max); bursts wait here during a dispatch
+        }
+        catch (SocketException)
+        {
+            // not allowed here: the default buffer still works, it just drops earlier under bursts
+        }
+    }
+
+    /// <summary>Lets one warning through per interval and counts the ones held back.</summary>
+    private sealed class WarningGate(TimeProvider time, TimeSpan interval)
+    {
+        private long _next;
+        private long _suppressed;
+
+        public bool TryEnter(out long suppressed)
+        {
+            var now = time.GetTimestamp();
+            var next = Interlocked.Read(ref _next);
+            if (now < next || Interlocked.CompareExchange(ref _next, now + (long)(interval.TotalSeconds * time.TimestampFrequency), next) != next)
+            {
+                Interlocked.Increment(ref _suppressed);
+                suppressed = 0;
+                return false;
+            }
+
+            suppressed = Interlocked.Exchange(ref _suppressed, 0);
+            return true;
+        }
+    }
+}
