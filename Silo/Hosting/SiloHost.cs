@@ -144,6 +144,7 @@ public static partial class SiloHost
         app.UseRateLimiter();
         app.MapIngest();
         app.MapDropIns();
+        app.MapShipperHandshakes();
         app.MapOtlp();
         app.MapQueries();
         app.MapResponse();

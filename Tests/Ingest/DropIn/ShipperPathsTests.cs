@@ -118,6 +118,42 @@ public sealed class ShipperPathsTests
     }
 
     [Fact]
+    public async Task OutputHandshakes_ElasticRootLicenseAndHecHealth_AnswerShippersOnly()
+    {
+        await using var silo = await SiloServer.StartAsync();
+        using var logstash = new HttpClient { BaseAddress = silo.BaseAddress };
+        using (var anonymous = await logstash.GetAsync("", Ct))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        }
+
+        logstash.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
+            Convert.ToBase64String(Encoding.UTF8.GetBytes("logstash:" + SiloServer.ShipperKey)));
+        using (var head = await logstash.SendAsync(new HttpRequestMessage(HttpMethod.Head, ""), Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        }
+
+        using (var root = await logstash.GetAsync("", Ct))
+        {
+            Assert.Equal("Elasticsearch", Assert.Single(root.Headers.GetValues("X-Elastic-Product")));
+            using var json = JsonDocument.Parse(await root.Content.ReadAsStringAsync(Ct));
+            Assert.StartsWith("8.", json.RootElement.GetProperty("version").GetProperty("number").GetString(), StringComparison.Ordinal);
+        }
+
+        using (var license = await logstash.GetAsync("_license", Ct))
+        {
+            Assert.Contains("\"active\"", await license.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        }
+
+        using var vector = new HttpClient { BaseAddress = silo.BaseAddress };
+        vector.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Splunk", SiloServer.ShipperKey);
+        using var health = await vector.GetAsync("services/collector/health/1.0", Ct);
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Contains("\"code\":17", await health.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RateLimitSettings_AreValidatedAtStart()
     {
         var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
