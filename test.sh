@@ -18,8 +18,9 @@ trap cleanup EXIT
 
 # --- Servers the integration tests start themselves, each as a plain process on free loopback ports with a temp dir:
 # OpenLDAP slapd + ldap-utils (Tests/Response), PostgreSQL 15 (Tests/State, Tests/ClusterCore), RabbitMQ
-# (Tests/Cluster, Tests/ClusterCore), rsyslog + its GnuTLS driver + openssl (Tests/Siem), and the npm SCIM and
-# OAuth/OIDC servers of Tests/peers/*. This only installs what is missing (quick when everything is there).
+# (Tests/Cluster, Tests/ClusterCore), rsyslog + its GnuTLS driver + openssl (Tests/Siem), tcpdump + softflowd + nfdump
+# (Tests/Receivers/Flows), and the npm SCIM and OAuth/OIDC servers of Tests/peers/*. This only installs what is missing
+# (quick when everything is there).
 # The packages' own services must not start: while apt installs, a temporary policy-rc.d (only if there is none)
 # refuses service starts, and anything that started anyway is stopped.
 SUDO=""
@@ -63,6 +64,18 @@ install_peers() {
   if ! { command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ]; } || ! command -v openssl >/dev/null 2>&1 \
       || ! compgen -G "/usr/lib/*/rsyslog/lmnsd_gtls.so" >/dev/null; then
     apt_install rsyslog rsyslog-gnutls openssl || return 1
+  fi
+  # NetFlow collector tests (Tests/Receivers/Flows): tcpdump captures loopback traffic, softflowd replays it as NetFlow
+  # v5/v9/IPFIX; nfdump is there to inspect exports by hand. Their packaged services (softflowd, nfcapd) stay stopped.
+  if ! { command -v softflowd >/dev/null 2>&1 || [ -x /usr/sbin/softflowd ]; } \
+      || ! { command -v tcpdump >/dev/null 2>&1 || [ -x /usr/bin/tcpdump ]; } || ! command -v nfdump >/dev/null 2>&1; then
+    apt_install softflowd tcpdump nfdump || return 1
+    local service
+    for service in softflowd nfdump; do
+      if [ -x "/etc/init.d/$service" ] && $SUDO "/etc/init.d/$service" status >/dev/null 2>&1; then
+        $SUDO "/etc/init.d/$service" stop >/dev/null 2>&1 || true
+      fi
+    done
   fi
   local peer
   for peer in Tests/peers/scim Tests/peers/oidc; do

@@ -165,6 +165,7 @@ public static partial class SiloHost
         services.AddSingleton(sp => new Receivers.ReceiverDispatcher(
             sp.GetRequiredService<IGrainRuntime>(), sp.GetRequiredService<Receivers.ReceiverStats>(), sp.GetRequiredService<TimeProvider>()));
         Receivers.Syslog.SyslogReceiverServiceCollectionExtensions.AddSyslogReceivers(services);
+        Receivers.Flows.NetFlowServiceCollectionExtensions.AddNetFlowCollector(services);
     }
 
     private static void AddCluster(IServiceCollection services)

@@ -6,6 +6,21 @@ internal static class BenchmarkEntry
 {
     public static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "syslog-load")
+        {
+            return SyslogLoad.RunAsync(args).GetAwaiter().GetResult();
+        }
+
+        if (args.Length > 0 && args[0] == "netflow-load")
+        {
+            return NetFlowLoad.RunAsync(args).GetAwaiter().GetResult();
+        }
+
+        if (args.Length > 0 && args[0] == "http-load")
+        {
+            return HttpLoad.RunAsync(args).GetAwaiter().GetResult();
+        }
+
         if (args.Length > 0 && args[0] == "state-size")
         {
             StateSize.Print(Console.Out);
