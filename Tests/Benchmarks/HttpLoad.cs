@@ -30,52 +30,38 @@ internal static class HttpLoad
         var seconds = args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 5;
         var clients = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 4;
         var perBody = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 500;
-        var dir = Path.Combine(Path.GetTempPath(), "anomalyzt-http-load-" + Guid.NewGuid().ToString("N"));
-        var app = SiloHost.Build([], builder =>
+        return await LoadSilo.RunAsync("http-load", _ => new Dictionary<string, string?>
         {
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["Urls"] = "http://127.0.0.1:0",
-                ["State:DataDirectory"] = dir,
-                ["Ingest:RateLimit:EventsPerSecond"] = "0",
-                ["Auth:Keys:0:Name"] = "load",
-                ["Auth:Keys:0:Role"] = Roles.Shipper,
-                ["Auth:Keys:0:Sha256"] = ApiKeyRegistry.Hash(Key),
-            });
-            builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        });
-        await app.StartAsync();
-        try
-        {
-            var address = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First() + "/");
-            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = clients }) { BaseAddress = address };
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Key);
-            Console.WriteLine($"http-load: {clients} clients, {perBody} events per body, {seconds:0.#} s per receiver, {Environment.ProcessorCount} cores");
-            Console.WriteLine("receiver                     accepted/s   rejected   bodies   429s   body p50 ms");
-            var stats = app.Services.GetRequiredService<AnomalyZT.Silo.Receivers.ReceiverStats>();
-            foreach (var (_, _, path, type, build) in Receivers())
-            {
-                // Warm-up: JIT tiers, and every identity and node grain of the run exists before anything is timed.
-                await RunOneAsync(http, path, type, build(perBody), TimeSpan.FromSeconds(2), clients);
-            }
+            ["Auth:Keys:1:Name"] = "load",
+            ["Auth:Keys:1:Role"] = Roles.Shipper,
+            ["Auth:Keys:1:Sha256"] = ApiKeyRegistry.Hash(Key),
+        }, (app, _) => MeasureAsync(app, seconds, clients, perBody));
+    }
 
-            foreach (var (name, receiver, path, type, build) in Receivers())
-            {
-                var body = build(perBody);
-                var before = stats.Total(receiver);
-                var (bodies, busy, p50) = await RunOneAsync(http, path, type, body, TimeSpan.FromSeconds(seconds), clients);
-                var after = stats.Total(receiver);
-                Console.WriteLine($"{name,-28} {(after.Accepted - before.Accepted) / seconds,10:N0} {after.Rejected - before.Rejected,10:N0} {bodies,8:N0} {busy,6:N0} {p50,12:0.0}");
-            }
-
-            return 0;
-        }
-        finally
+    private static async Task<int> MeasureAsync(WebApplication app, double seconds, int clients, int perBody)
+    {
+        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First() + "/");
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = clients }) { BaseAddress = address };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Key);
+        Console.WriteLine($"http-load: {clients} clients, {perBody} events per body, {seconds:0.#} s per receiver, {Environment.ProcessorCount} cores");
+        Console.WriteLine("receiver                     accepted/s   rejected   bodies   429s   body p50 ms");
+        var stats = app.Services.GetRequiredService<AnomalyZT.Silo.Receivers.ReceiverStats>();
+        foreach (var (_, _, path, type, build) in Receivers())
         {
-            await app.StopAsync();
-            await app.DisposeAsync();
-            Directory.Delete(dir, recursive: true);
+            // Warm-up: JIT tiers, and every identity and node grain of the run exists before anything is timed.
+            await RunOneAsync(http, path, type, build(perBody), TimeSpan.FromSeconds(2), clients);
         }
+
+        foreach (var (name, receiver, path, type, build) in Receivers())
+        {
+            var body = build(perBody);
+            var before = stats.Total(receiver);
+            var (bodies, busy, p50) = await RunOneAsync(http, path, type, body, TimeSpan.FromSeconds(seconds), clients);
+            var after = stats.Total(receiver);
+            Console.WriteLine($"{name,-28} {(after.Accepted - before.Accepted) / seconds,10:N0} {after.Rejected - before.Rejected,10:N0} {bodies,8:N0} {busy,6:N0} {p50,12:0.0}");
+        }
+
+        return 0;
     }
 
     private static async Task<(long Bodies, long Busy, double P50)> RunOneAsync(

@@ -31,30 +31,7 @@ internal static class NetFlowLoad
             return 2;
         }
 
-        var dir = Path.Combine(Path.GetTempPath(), "anomalyzt-netflow-load-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        try
-        {
-            var app = SiloHost.Build([], builder =>
-            {
-                builder.Configuration.AddInMemoryCollection(Settings(dir));
-                builder.Logging.SetMinimumLevel(LogLevel.Warning);
-            });
-            await app.StartAsync();
-            try
-            {
-                return await MeasureAsync(app, version, seconds, rate);
-            }
-            finally
-            {
-                await app.StopAsync();
-                await app.DisposeAsync();
-            }
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        return await LoadSilo.RunAsync("netflow-load", Settings, (app, _) => MeasureAsync(app, version, seconds, rate));
     }
 
     private static async Task<int> MeasureAsync(WebApplication app, string version, double seconds, double rate)
@@ -69,15 +46,7 @@ internal static class NetFlowLoad
         var sendTime = clock.Elapsed;
 
         // Wait until the collector has counted everything it will (or nothing moved for a second).
-        var (last, lastChange) = (Accepted(stats), clock.Elapsed);
-        while (Accepted(stats) < sent.Flows && clock.Elapsed - lastChange < TimeSpan.FromSeconds(1))
-        {
-            await Task.Delay(20);
-            if (Accepted(stats) is var now && now != last)
-            {
-                (last, lastChange) = (now, clock.Elapsed);
-            }
-        }
+        var lastChange = await LoadSilo.SettleAsync(() => Accepted(stats), sent.Flows, clock);
 
         var total = stats.Total(NetFlowCollector.ReceiverName);
         var decoded = collector.DecoderTotals;
@@ -120,16 +89,10 @@ internal static class NetFlowLoad
         return (datagrams + templates, datagrams * NetFlowDatagrams.RecordsPerDatagram);
     }
 
-    private static Dictionary<string, string?> Settings(string dir)
+    private static Dictionary<string, string?> Settings(string _)
     {
         var settings = new Dictionary<string, string?>
         {
-            ["Urls"] = "http://127.0.0.1:0",
-            ["State:DataDirectory"] = Path.Combine(dir, "data"),
-            ["Auth:Keys:0:Name"] = "admin",
-            ["Auth:Keys:0:Role"] = Roles.Admin,
-            ["Auth:Keys:0:Sha256"] = ApiKeyRegistry.Hash(Convert.ToHexString(RandomNumberGenerator.GetBytes(24))),
-            ["Ingest:RateLimit:EventsPerSecond"] = "0",
             ["NetFlow:Enabled"] = "true",
             ["NetFlow:Port"] = "0",
             ["NetFlow:AllowedSources:0:Name"] = "load-exporter",

@@ -36,85 +36,55 @@ internal static class SyslogLoad
             return 2;
         }
 
-        var dir = Path.Combine(Path.GetTempPath(), "anomalyzt-syslog-load-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        X509Certificate2? client = null;
         try
         {
-            using var client = protocol == "tls" ? MakeCertificates(dir) : null;
-            using var ca = protocol == "tls" ? X509CertificateLoader.LoadCertificateFromFile(Path.Combine(dir, "ca.pem")) : null;
-            var tls = client is null ? null : ClientOptions(client, ca!);
-            var app = SiloHost.Build([], builder =>
+            return await LoadSilo.RunAsync("syslog-load", dir =>
             {
-                builder.Configuration.AddInMemoryCollection(Settings(dir, protocol));
-                builder.Logging.SetMinimumLevel(LogLevel.Warning);
-            });
-            await app.StartAsync();
-            try
-            {
-                var endPoint = app.Services.GetRequiredService<SyslogReceiverHost>().EndPointOf("load")!;
-                var stats = app.Services.GetRequiredService<ReceiverStats>();
-                var receiver = "syslog:" + protocol;
-                var messages = Messages();
-                using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
-                var clock = Stopwatch.StartNew();
-                var senders = new Task<long>[clients];
-                for (var i = 0; i < clients; i++)
-                {
-                    senders[i] = protocol == "udp"
-                        ? Task.Run(() => SendDatagramsAsync(endPoint, messages, stop.Token))
-                        : Task.Run(() => SendStreamAsync(endPoint, messages, tls, stop.Token));
-                }
-
-                var sent = (await Task.WhenAll(senders)).Sum();
-                var sendTime = clock.Elapsed;
-
-                // Wait until the listener has counted everything (or stops moving for a second).
-                var (last, lastChange) = (Read(stats, receiver), clock.Elapsed);
-                while (Read(stats, receiver) < sent && clock.Elapsed - lastChange < TimeSpan.FromSeconds(1))
-                {
-                    await Task.Delay(20);
-                    var now = Read(stats, receiver);
-                    if (now != last)
-                    {
-                        (last, lastChange) = (now, clock.Elapsed);
-                    }
-                }
-
-                var total = stats.Total(receiver);
-                var elapsed = lastChange > sendTime ? lastChange : sendTime;
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"syslog-load {protocol}: {clients} clients, {seconds:0.#} s: sent {sent:N0}, accepted {total.Accepted:N0}, rejected {total.Rejected:N0}, limited {total.Limited:N0}, refused {total.Refused:N0}, ignored {total.Ignored:N0}; {total.Accepted / elapsed.TotalSeconds:N0} events/s accepted over {elapsed.TotalSeconds:0.00} s ({sent / sendTime.TotalSeconds:N0} msgs/s sent)"));
-            }
-            finally
-            {
-                await app.StopAsync();
-                await app.DisposeAsync();
-            }
+                client = protocol == "tls" ? MakeCertificates(dir) : null; // before the listener reads them
+                return Settings(dir, protocol);
+            }, (app, dir) => MeasureAsync(app, dir, protocol, seconds, clients, client));
         }
         finally
         {
-            Directory.Delete(dir, recursive: true);
+            client?.Dispose();
         }
-
-        return 0;
     }
 
-    private static long Read(ReceiverStats stats, string receiver)
+    private static async Task<int> MeasureAsync(WebApplication app, string dir, string protocol, double seconds, int clients, X509Certificate2? client)
     {
-        var t = stats.Total(receiver);
-        return t.Accepted + t.Rejected + t.Limited + t.Refused + t.Ignored;
+        using var ca = client is null ? null : X509CertificateLoader.LoadCertificateFromFile(Path.Combine(dir, "ca.pem"));
+        var tls = client is null ? null : ClientOptions(client, ca!);
+        var endPoint = app.Services.GetRequiredService<SyslogReceiverHost>().EndPointOf("load")!;
+        var stats = app.Services.GetRequiredService<ReceiverStats>();
+        var receiver = "syslog:" + protocol;
+        var messages = Messages();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+        var clock = Stopwatch.StartNew();
+        var senders = new Task<long>[clients];
+        for (var i = 0; i < clients; i++)
+        {
+            senders[i] = protocol == "udp"
+                ? Task.Run(() => SendDatagramsAsync(endPoint, messages, stop.Token))
+                : Task.Run(() => SendStreamAsync(endPoint, messages, tls, stop.Token));
+        }
+
+        var sent = (await Task.WhenAll(senders)).Sum();
+        var sendTime = clock.Elapsed;
+
+        // Wait until the listener has counted everything (or stops moving for a second).
+        var lastChange = await LoadSilo.SettleAsync(() => LoadSilo.Counted(stats, receiver), sent, clock);
+        var total = stats.Total(receiver);
+        var elapsed = lastChange > sendTime ? lastChange : sendTime;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"syslog-load {protocol}: {clients} clients, {seconds:0.#} s: sent {sent:N0}, accepted {total.Accepted:N0}, rejected {total.Rejected:N0}, limited {total.Limited:N0}, refused {total.Refused:N0}, ignored {total.Ignored:N0}; {total.Accepted / elapsed.TotalSeconds:N0} events/s accepted over {elapsed.TotalSeconds:0.00} s ({sent / sendTime.TotalSeconds:N0} msgs/s sent)"));
+        return 0;
     }
 
     private static Dictionary<string, string?> Settings(string dir, string protocol)
     {
         var settings = new Dictionary<string, string?>
         {
-            ["Urls"] = "http://127.0.0.1:0",
-            ["State:DataDirectory"] = Path.Combine(dir, "data"),
-            ["Auth:Keys:0:Name"] = "admin",
-            ["Auth:Keys:0:Role"] = Roles.Admin,
-            ["Auth:Keys:0:Sha256"] = ApiKeyRegistry.Hash(Convert.ToHexString(RandomNumberGenerator.GetBytes(24))),
-            ["Ingest:RateLimit:EventsPerSecond"] = "0",
             ["Syslog:Listeners:0:Name"] = "load",
             ["Syslog:Listeners:0:Protocol"] = protocol,
             ["Syslog:Listeners:0:Port"] = "0",
