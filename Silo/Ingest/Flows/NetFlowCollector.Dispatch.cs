@@ -9,12 +9,12 @@ internal sealed partial class NetFlowCollector
     private long _unknownSourceDatagrams;
     private long _refusedBatches;
     private long _kernelDropsSeen;
-    private LogGate _unknownSourceLog;
-    private LogGate _rejectedLog;
-    private LogGate _limitedLog;
-    private LogGate _refusedLog;
-    private LogGate _kernelLog;
-    private LogGate _receiveErrorLog;
+    private readonly WarningGate _unknownSourceLog;
+    private readonly WarningGate _rejectedLog;
+    private readonly WarningGate _limitedLog;
+    private readonly WarningGate _refusedLog;
+    private readonly WarningGate _kernelLog;
+    private readonly WarningGate _receiveErrorLog;
 
     /// <summary>Datagrams dropped because their source is not in <see cref="NetFlowOptions.AllowedSources"/>.</summary>
     public long UnknownSourceDatagrams => Interlocked.Read(ref _unknownSourceDatagrams);
@@ -51,7 +51,7 @@ internal sealed partial class NetFlowCollector
 
     private void CheckKernelDrops()
     {
-        if (_kernelDrops is null || !_kernelLog.Enter(_time, out _))
+        if (_kernelDrops is null || !_kernelLog.TryEnter(out _))
         {
             return;
         }
@@ -92,7 +92,7 @@ internal sealed partial class NetFlowCollector
             if (!admitted)
             {
                 Interlocked.Increment(ref _refusedBatches);
-                if (_refusedLog.Enter(_time, out var suppressed))
+                if (_refusedLog.TryEnter(out var suppressed))
                 {
                     LogRefused(batch.Count, _options.GiveUpAfter, suppressed);
                 }
@@ -100,33 +100,6 @@ internal sealed partial class NetFlowCollector
 
             batch.Reset();
             _free.Enqueue(batch);
-        }
-    }
-
-    /// <summary>At most one log line a minute per kind of trouble; the lines skipped are counted in the next one.
-    /// Each gate is entered by one loop only.</summary>
-    private struct LogGate
-    {
-        private static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
-        private long _last;
-        private long _suppressed;
-        private bool _started;
-
-        public bool Enter(TimeProvider time, out long suppressed)
-        {
-            var now = time.GetTimestamp();
-            if (_started && time.GetElapsedTime(_last, now) < Interval)
-            {
-                _suppressed++;
-                suppressed = 0;
-                return false;
-            }
-
-            _started = true;
-            _last = now;
-            suppressed = _suppressed;
-            _suppressed = 0;
-            return true;
         }
     }
 }

@@ -30,6 +30,9 @@ internal sealed partial class NetFlowCollector : BackgroundService
     /// <summary>Bytes of a malformed datagram kept in its dead letter.</summary>
     public const int MaxLetterPayloadBytes = 512;
 
+    // At most one line a minute per kind of trouble; the lines held back are counted in the next one.
+    private static readonly TimeSpan WarningInterval = TimeSpan.FromMinutes(1);
+
     // Larger than any UDP payload (65,507 bytes over IPv4, 65,527 over IPv6), so a datagram is never truncated.
     private const int ReceiveBufferLength = 65_536;
 
@@ -58,6 +61,12 @@ internal sealed partial class NetFlowCollector : BackgroundService
         _time = time;
         _log = log;
         _current = new FlowBatch(_options.MaxBatch);
+        _unknownSourceLog = new WarningGate(time, WarningInterval);
+        _rejectedLog = new WarningGate(time, WarningInterval);
+        _limitedLog = new WarningGate(time, WarningInterval);
+        _refusedLog = new WarningGate(time, WarningInterval);
+        _kernelLog = new WarningGate(time, WarningInterval);
+        _receiveErrorLog = new WarningGate(time, WarningInterval);
         _ownMeter = meters is null ? new Meter(Runtime.RuntimeMetrics.Name) : null;
         CreateInstruments(meters?.Create(Runtime.RuntimeMetrics.Name) ?? _ownMeter!);
     }
@@ -172,7 +181,7 @@ internal sealed partial class NetFlowCollector : BackgroundService
                 catch (SocketException e)
                 {
                     // E.g. an ICMP error reported on the socket: one datagram's problem, not the listener's.
-                    if (_receiveErrorLog.Enter(_time, out _))
+                    if (_receiveErrorLog.TryEnter(out _))
                     {
                         LogReceiveError(e.SocketErrorCode);
                     }
@@ -202,7 +211,7 @@ internal sealed partial class NetFlowCollector : BackgroundService
         {
             Interlocked.Increment(ref _unknownSourceDatagrams);
             stats.Count(ReceiverName, UnknownSource, format, 0, rejected: 1);
-            if (_unknownSourceLog.Enter(_time, out var suppressed))
+            if (_unknownSourceLog.TryEnter(out var suppressed))
             {
                 LogUnknownSource(exporter.Address, suppressed);
             }
@@ -221,7 +230,7 @@ internal sealed partial class NetFlowCollector : BackgroundService
             var detail = $"exporter {exporter.Address} ({shipper}): {reason}";
             letter = new DeadLetter(0, _time.GetUtcNow().ToUnixTimeMilliseconds(), DeadLetterSource, 0, detail,
                 datagram[..Math.Min(datagram.Length, MaxLetterPayloadBytes)].ToArray());
-            if (_rejectedLog.Enter(_time, out var suppressed))
+            if (_rejectedLog.TryEnter(out var suppressed))
             {
                 LogRejected(exporter.Address, shipper, reason, suppressed);
             }
@@ -231,7 +240,7 @@ internal sealed partial class NetFlowCollector : BackgroundService
         {
             limited = flows.Count;
             flows.Clear();
-            if (_limitedLog.Enter(_time, out var suppressed))
+            if (_limitedLog.TryEnter(out var suppressed))
             {
                 LogLimited(shipper, limited, suppressed);
             }

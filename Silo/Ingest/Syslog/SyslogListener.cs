@@ -199,26 +199,4 @@ internal sealed partial class SyslogListener : IDisposable
             // not allowed here: the default buffer still works, it just drops earlier under bursts
         }
     }
-
-    /// <summary>Lets one warning through per interval and counts the ones held back.</summary>
-    private sealed class WarningGate(TimeProvider time, TimeSpan interval)
-    {
-        private long _next;
-        private long _suppressed;
-
-        public bool TryEnter(out long suppressed)
-        {
-            var now = time.GetTimestamp();
-            var next = Interlocked.Read(ref _next);
-            if (now < next || Interlocked.CompareExchange(ref _next, now + (long)(interval.TotalSeconds * time.TimestampFrequency), next) != next)
-            {
-                Interlocked.Increment(ref _suppressed);
-                suppressed = 0;
-                return false;
-            }
-
-            suppressed = Interlocked.Exchange(ref _suppressed, 0);
-            return true;
-        }
-    }
 }
