@@ -48,8 +48,6 @@ internal sealed partial class NetFlowCollector
             "v9/IPFIX data sets that arrived before their template: buffered, replayed once it came, or dropped");
         meter.CreateObservableCounter("anomalyzt.netflow.templates", ObserveTemplates, "{template}",
             "v9/IPFIX templates learned, withdrawn, or refused (malformed or over a cache bound)");
-        meter.CreateObservableCounter("anomalyzt.netflow.kernel_drops", ObserveKernelDrops, "{datagram}",
-            "Datagrams the kernel dropped on the collector's socket (receive buffer full)");
     }
 
     private IEnumerable<Measurement<long>> ObserveDatagrams()
@@ -84,7 +82,4 @@ internal sealed partial class NetFlowCollector
             new(t.TemplatesRefused, new KeyValuePair<string, object?>("state", "refused")),
         ];
     }
-
-    private IEnumerable<Measurement<long>> ObserveKernelDrops() =>
-        KernelDrops is { } drops ? [new Measurement<long>(drops)] : [];
 }

@@ -88,6 +88,7 @@ internal sealed partial class NetFlowCollector : BackgroundService
             _socket = Bind(IPAddress.Parse(_options.Address), _options.Port, _options.ReceiveBufferBytes);
             LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
             _kernelDrops = UdpKernelDrops.TryCreate(_socket);
+            _dispatcher.Stats.WatchKernelDrops(ReceiverName, () => _kernelDrops?.Read());
             LogListening(LocalEndPoint, _socket.ReceiveBufferSize, allowlist.Count);
         }
 

@@ -23,12 +23,34 @@ public sealed class ReceiverStats : IDisposable
     private readonly Meter _meter;
     private readonly Counter<long> _records;
     private readonly ConcurrentDictionary<(string Receiver, string Shipper, string Format), Cell> _cells = new();
+    private readonly ConcurrentDictionary<string, Func<long?>> _kernelDrops = new(StringComparer.Ordinal);
 
     /// <summary>Creates the counters on a meter named <c>AnomalyZT.Silo</c>.</summary>
     public ReceiverStats(IMeterFactory? factory)
     {
         _meter = factory?.Create(Runtime.RuntimeMetrics.Name) ?? new Meter(Runtime.RuntimeMetrics.Name);
         _records = _meter.CreateCounter<long>("anomalyzt.receiver.records", "{record}", "Records by receiver, shipper, format and outcome (accepted, rejected, limited, refused, ignored)");
+        _meter.CreateObservableCounter("anomalyzt.receiver.kernel_drops", ObserveKernelDrops, "{datagram}",
+            "Datagrams the kernel dropped on a UDP receiver's socket because its receive buffer was full (no shipper can be named)");
+    }
+
+    /// <summary>Reports <paramref name="read"/> (datagrams the kernel dropped on a UDP socket) under
+    /// <paramref name="receiver"/> in <c>anomalyzt.receiver.kernel_drops</c>.</summary>
+    public void WatchKernelDrops(string receiver, Func<long?> read) => _kernelDrops[receiver] = read;
+
+    /// <summary>Kernel drops so far per watched UDP receiver (receivers whose count cannot be read are left out).</summary>
+    public IReadOnlyDictionary<string, long> KernelDrops()
+    {
+        var drops = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (receiver, read) in _kernelDrops)
+        {
+            if (read() is { } count)
+            {
+                drops[receiver] = count;
+            }
+        }
+
+        return drops;
     }
 
     /// <summary>Adds one batch's outcome. Zero counts are not reported to the meter.</summary>
@@ -82,6 +104,14 @@ public sealed class ReceiverStats : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _meter.Dispose();
+
+    private IEnumerable<Measurement<long>> ObserveKernelDrops()
+    {
+        foreach (var (receiver, count) in KernelDrops())
+        {
+            yield return new Measurement<long>(count, new KeyValuePair<string, object?>("receiver", receiver));
+        }
+    }
 
     private void Add(ref long cell, long count, string receiver, string shipper, string format, string outcome)
     {

@@ -28,4 +28,8 @@ internal sealed partial class SyslogListener
 
     [LoggerMessage(EventId = 7507, Level = LogLevel.Warning, Message = "Syslog listener {Listener}: socket error {Error}")]
     private partial void LogSocketError(string listener, SocketError error);
+
+    [LoggerMessage(EventId = 7508, Level = LogLevel.Warning,
+        Message = "Syslog listener {Listener}: the kernel dropped {New} datagrams ({Total} in all) because the socket's receive buffer was full; raise net.core.rmem_max or send over TCP")]
+    private partial void LogKernelDrops(string listener, long @new, long total);
 }

@@ -61,6 +61,8 @@ internal sealed partial class SyslogListener
                     {
                         await DispatchDatagramsAsync(pending, abort).ConfigureAwait(false);
                     }
+
+                    CheckKernelDrops();
                 }
             }
         }
@@ -70,6 +72,22 @@ internal sealed partial class SyslogListener
             {
                 await DispatchDatagramsAsync(pending, abort).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>Warns (at most once per interval) when the kernel dropped datagrams the listener could not read in time;
+    /// they are in <c>anomalyzt.receiver.kernel_drops</c> either way.</summary>
+    private void CheckKernelDrops()
+    {
+        if (_kernelDrops is null || _kernelGate is null || !_kernelGate.TryEnter(out _))
+        {
+            return;
+        }
+
+        if (_kernelDrops.Read() is { } drops && drops > _kernelDropsSeen)
+        {
+            LogKernelDrops(Options.Name, drops - _kernelDropsSeen, drops);
+            _kernelDropsSeen = drops;
         }
     }
 

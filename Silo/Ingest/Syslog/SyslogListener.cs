@@ -28,6 +28,9 @@ internal sealed partial class SyslogListener : IDisposable
     private readonly WarningGate _tlsGate;
     private readonly WarningGate _refusedGate;
     private readonly WarningGate _limitGate;
+    private readonly UdpKernelDrops? _kernelDrops;
+    private readonly WarningGate? _kernelGate;
+    private long _kernelDropsSeen;
     private readonly X509Certificate2? _serverCertificate;
     private readonly X509Certificate2Collection? _clientCa;
 
@@ -81,6 +84,12 @@ internal sealed partial class SyslogListener : IDisposable
         }
 
         EndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+        if (options.Protocol == SyslogProtocol.Udp)
+        {
+            _kernelDrops = UdpKernelDrops.TryCreate(_socket);
+            _kernelGate = new WarningGate(time, WarningInterval);
+            Stats.WatchKernelDrops(Receiver + ":" + options.Name, () => _kernelDrops?.Read());
+        }
     }
 
     public SyslogListenerOptions Options { get; }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net.Sockets;
 
-namespace AnomalyZT.Silo.Receivers.Flows;
+namespace AnomalyZT.Silo.Receivers;
 
 /// <summary>Reads how many datagrams the Linux kernel dropped on one UDP socket because its receive buffer was full:
 /// the <c>drops</c> column of the socket's row in <c>/proc/net/udp</c> (or <c>udp6</c>), found by the socket's inode.
