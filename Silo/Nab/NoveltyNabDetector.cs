@@ -80,6 +80,21 @@ public sealed record NoveltyOptions
 
     /// <summary>Quantile novelty: the excess, in spreads, that counts as one unit of evidence.</summary>
     public double QuantileCut { get; init; } = 1.5;
+
+    /// <summary>Level novelty: rows in the rolling median whose rise above every earlier rolling median is the
+    /// evidence; 0 turns the part off.</summary>
+    public int LevelRows { get; init; } = 12;
+
+    /// <summary>Level novelty: the rise of the rolling median above its all-time maximum, as a share of the all-time
+    /// range of rolling medians, that counts as one unit of evidence.</summary>
+    public double LevelCut { get; init; } = 0.04;
+
+    /// <summary>Flat novelty: a run of equal values counts once it is this many times as long as the longest earlier
+    /// run; 0 turns the part off.</summary>
+    public double FlatFactor { get; init; } = 1.1;
+
+    /// <summary>Flat novelty: the shortest run of equal values, in rows, that counts.</summary>
+    public int FlatRows { get; init; } = 100;
 }
 
 /// <summary>
@@ -92,15 +107,17 @@ public sealed record NoveltyOptions
 /// (4) seasonal novelty — the value differs from the one a period ago more than ever before; (5) quantile novelty — the
 /// value rises above the upper quantile of the last few hundred rows by more spreads than ever before in this series
 /// (a record for the series itself, so a small but unprecedented rise counts while a routinely bursting series earns
-/// nothing for one more burst). Reports <c>g/(1 + g)</c> for the strongest evidence <c>g</c>; suppression of repeats is left to the caller.
+/// nothing for one more burst); (6) level novelty — the median of the last few rows rises above every earlier such
+/// median (a sustained rise to a new level, which single spikes cannot fake); (7) flat novelty — the series repeats
+/// one value for longer than it ever did before (a silence or a stuck sensor). Reports <c>g/(1 + g)</c> for the strongest evidence <c>g</c>; suppression of repeats is left to the caller.
 /// </summary>
 /// <remarks>
 /// No look-ahead: every quantity is a running one (all-time min/max, sliding extremes, words already seen, the
 /// period estimated from rows already seen, the sorted last rows). Memory is the series itself (the context words are
 /// re-quantised from it when the range grows) plus the distinct words; the period estimate costs O(3·MaxPeriod²) every
-/// PeriodEvery rows and the sorted window O(QuantileRows) per row.
+/// PeriodEvery rows and the sorted windows O(QuantileRows + LevelRows) per row.
 /// </remarks>
-public sealed class NoveltyNabDetector : INabDetector
+public sealed partial class NoveltyNabDetector : INabDetector
 {
     private const int MaxBlocks = 10;
     private const int LevelBase = 64;
@@ -149,6 +166,13 @@ public sealed class NoveltyNabDetector : INabDetector
         ArgumentOutOfRangeException.ThrowIfNegative(options.MaxPeriod, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.PeriodEvery, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfNegative(options.QuantileRows, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.LevelRows, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.FlatRows, 1, nameof(options));
+        if (!(options.LevelCut > 0 && options.FlatFactor >= 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "the level cut must be positive and the flat factor not negative");
+        }
+
         if (!(options.Quantile is > 0.5 and < 1 && options.QuantileMin >= 0 && options.QuantileCut > 0))
         {
             throw new ArgumentOutOfRangeException(nameof(options), "the quantile must be in (0.5, 1), the minimum not negative, the cut positive");
@@ -215,6 +239,8 @@ public sealed class NoveltyNabDetector : INabDetector
         evidence = Math.Max(evidence, context);
         var seasonal = _seasonal.Evidence(_values, _max - _min, scoring);
         evidence = Math.Max(evidence, seasonal);
+        evidence = Math.Max(evidence, LevelEvidence(scoring));
+        evidence = Math.Max(evidence, FlatEvidence(scoring));
         _recentMax.Add(index, value);
         _recentMin.Add(index, value);
         _longMax.Add(index, value);

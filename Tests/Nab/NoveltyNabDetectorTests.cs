@@ -71,6 +71,62 @@ public sealed class NoveltyNabDetectorTests
     }
 
     [Fact]
+    public void Score_SustainedRiseWithinTheSpikeRange_FlaggedByTheLevelPart()
+    {
+        // Early spikes make the range wide, so the later rise of the level to 12 stays inside every range; only the
+        // median of the last rows goes somewhere it never went before.
+        var rng = new Random(17);
+        var values = new double[900];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = 10 + rng.NextDouble() + (i >= 700 ? 2 : 0);
+        }
+
+        values[100] = 30;
+        values[300] = 30;
+        var options = new NoveltyOptions { MaxPeriod = 0, QuantileRows = 0 };
+        var with = Run(new NoveltyNabDetector(options), values);
+        var without = Run(new NoveltyNabDetector(options with { LevelRows = 0 }), values);
+        var flagged = with.Skip(700).Take(20).Max();
+        Assert.True(flagged > 0.6, $"the rise scored {flagged}");
+        Assert.True(flagged > with.Skip(400).Take(290).Max(), "the rise must outscore the steady stretch before it");
+        Assert.True(without.Skip(700).Take(20).Max() < 0.5, "without the level part the rise must stay below a detection");
+    }
+
+    [Fact]
+    public void Score_RecordLongFlatRun_FlaggedOnceByTheFlatPart()
+    {
+        // A counter that idles at 0 for 40 to 60 rows at a time, then goes silent for 400 rows.
+        var rng = new Random(19);
+        var values = new List<double>();
+        while (values.Count < 1500)
+        {
+            values.AddRange(Enumerable.Repeat(0.0, 40 + rng.Next(21)));
+            for (var k = 0; k < 30; k++)
+            {
+                values.Add(1 + rng.NextDouble());
+            }
+        }
+
+        var silenceStart = values.Count;
+        values.AddRange(Enumerable.Repeat(0.0, 400));
+        var options = new NoveltyOptions { MaxPeriod = 0 };
+        var with = Run(new NoveltyNabDetector(options), values.ToArray());
+        var without = Run(new NoveltyNabDetector(options with { FlatFactor = 0 }), values.ToArray());
+        var silence = with.Skip(silenceStart).ToArray();
+        Assert.True(silence.Max() > 0.6, $"the silence scored {silence.Max()}");
+        Assert.Single(silence, s => s > 0.6);
+        Assert.True(without.Skip(silenceStart).Max() < 0.5, "without the flat part the silence must stay below a detection");
+    }
+
+    [Fact]
+    public void Score_FlatFromTheFirstRow_NeverFlagged()
+    {
+        var scores = Run(new NoveltyNabDetector(), Enumerable.Repeat(45.0, 2000).ToArray());
+        Assert.All(scores, s => Assert.Equal(0, s));
+    }
+
+    [Fact]
     public void Score_SameInput_SameScores()
     {
         var values = Seasonal(2000, seed: 3);
@@ -110,6 +166,10 @@ public sealed class NoveltyNabDetectorTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new NoveltyNabDetector(new NoveltyOptions { QuantileRows = -1 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new NoveltyNabDetector(new NoveltyOptions { Quantile = 1 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new NoveltyNabDetector(new NoveltyOptions { QuantileCut = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NoveltyNabDetector(new NoveltyOptions { LevelRows = -1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NoveltyNabDetector(new NoveltyOptions { LevelCut = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NoveltyNabDetector(new NoveltyOptions { FlatFactor = -1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NoveltyNabDetector(new NoveltyOptions { FlatRows = 0 }));
     }
 
     [Fact]
