@@ -21,7 +21,7 @@ internal static partial class IngestEndpoints
 
     private static async Task<IResult> OtlpLogsAsync(
         HttpContext http, IGrainRuntime runtime, IOptions<IngestOptions> options, RuntimeMetrics metrics, TimeProvider time,
-        Response.TokenVault tokens, Receivers.ShipperGate gate, CancellationToken ct)
+        Response.TokenVault tokens, Receivers.ShipperGate gate, OtlpAccessMapping mapping, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
         var (body, protobuf, refused) = await ReadOtlpBodyAsync(http, options.Value.MaxBodyBytes, ct).ConfigureAwait(false);
@@ -38,7 +38,7 @@ internal static partial class IngestEndpoints
         var converted = new List<EngineEvent>(read.Records.Count);
         foreach (var record in read.Records)
         {
-            if (!OtlpJsonReader.TryToAccessEvent(record, null, out var access, out var reason))
+            if (!OtlpJsonReader.TryToAccessEvent(record, mapping, out var access, out var reason))
             {
                 letters.Add(new DeadLetter(0, now, "otlp:logs", record.Index + 1, reason ?? "not an access record", []));
             }

@@ -161,6 +161,9 @@ public static partial class SiloHost
         services.AddSingleton<IValidateOptions<Receivers.RateLimitOptions>, RateLimitOptionsValidator>();
         services.AddSingleton(sp => new Receivers.ShipperRateLimiter(
             sp.GetRequiredService<IOptions<Receivers.RateLimitOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+        services.AddOptions<Receivers.OtlpMappingOptions>().BindConfiguration(Receivers.OtlpMappingOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<Receivers.OtlpMappingOptions>, OtlpMappingOptionsValidator>();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<Receivers.OtlpMappingOptions>>().Value.ToMapping());
         services.AddSingleton(sp => new Receivers.ShipperGate(sp.GetRequiredService<Receivers.ReceiverStats>(), sp.GetRequiredService<Receivers.ShipperRateLimiter>()));
         services.AddSingleton(sp => new Receivers.ReceiverDispatcher(
             sp.GetRequiredService<IGrainRuntime>(), sp.GetRequiredService<Receivers.ReceiverStats>(), sp.GetRequiredService<TimeProvider>()));
@@ -453,6 +456,15 @@ internal sealed class ObservabilityOptionsValidator : IValidateOptions<Observabi
             errors.Add($"Observability:OtlpEndpoint is '{o.OtlpEndpoint}'; it must be an absolute http(s) URL such as http://otel-collector:4317, or empty to export nothing");
         }
 
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+internal sealed class OtlpMappingOptionsValidator : IValidateOptions<Receivers.OtlpMappingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, Receivers.OtlpMappingOptions o)
+    {
+        var errors = o.Validate();
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

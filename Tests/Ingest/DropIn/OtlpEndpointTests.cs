@@ -95,4 +95,38 @@ public sealed class OtlpEndpointTests
         var letters = await viewer.GetStringAsync("v1/dead-letters", Ct);
         Assert.Contains("ExportLogsServiceRequest", letters, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task TheAttributeMapping_IsConfigurable_AndValidatedAtStart()
+    {
+        await using (var silo = await SiloServer.StartAsync(settings: new Dictionary<string, string?>
+                     {
+                         ["Ingest:Otlp:Principal:0"] = "app.account",
+                         ["Ingest:Otlp:Resource:0"] = "body.route",
+                     }))
+        {
+            using var client = silo.Client(SiloServer.ShipperKey);
+            var body = $$$"""
+                {"resourceLogs":[{"scopeLogs":[{"logRecords":[
+                  {"timeUnixNano":"{{{Nanos}}}","body":{"kvlistValue":{"values":[{"key":"route","value":{"stringValue":"/v1/train"}}]}},
+                   "attributes":[{"key":"app.account","value":{"stringValue":"mapped-kim@corp"}},
+                                 {"key":"user.name","value":{"stringValue":"not-this-one@corp"}}]}]}]}]}
+                """;
+            using var content = new StringContent(body, Encoding.UTF8, "application/json");
+            using var response = await client.PostAsync("v1/logs", content, Ct);
+            Assert.Equal("{}", await response.Content.ReadAsStringAsync(Ct));
+            await silo.Runtime.FlushAsync(Ct);
+            using var viewer = silo.Client(SiloServer.ViewerKey);
+            using var mapped = await viewer.GetAsync("v1/entities/identity/mapped-kim@corp", Ct);
+            Assert.Equal(HttpStatusCode.OK, mapped.StatusCode);
+            using var unmapped = await viewer.GetAsync("v1/entities/identity/not-this-one@corp", Ct);
+            Assert.Equal(HttpStatusCode.NotFound, unmapped.StatusCode);
+        }
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await using var bad = await SiloServer.StartAsync(settings: new Dictionary<string, string?> { ["Ingest:Otlp:SourceIp:0"] = " " });
+        });
+        Assert.Contains("Ingest:Otlp:SourceIp:0", error.Message, StringComparison.Ordinal);
+    }
 }
