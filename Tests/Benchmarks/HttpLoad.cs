@@ -112,6 +112,7 @@ internal static class HttpLoad
         yield return ("/services/collector/raw", "hec-raw", "services/collector/raw?sourcetype=envoy", "text/plain", n => Lines(n, Envoy));
         yield return ("/_bulk (envoy index)", "bulk", "envoy-access/_bulk", "application/x-ndjson", n => Lines(n, i => "{\"create\":{}}\n" + Envoy(i)));
         yield return ("/v1/logs (OTLP JSON)", "otlp:logs", "v1/logs", "application/json", OtlpJson);
+        yield return ("/v1/logs (OTLP protobuf)", "otlp:logs", "v1/logs", "application/x-protobuf", OtlpProtobuf);
         yield return ("/v1/ingest/cloudtrail", "http:ingest", "v1/ingest/cloudtrail", "application/x-ndjson", n => Lines(n, Trail));
     }
 
@@ -131,6 +132,23 @@ internal static class HttpLoad
         var records = string.Join(",", Enumerable.Range(0, n).Select(i =>
             $$$"""{"timeUnixNano":"{{{nanos}}}","body":{"stringValue":"GET"},"attributes":[{"key":"user.name","value":{"stringValue":"user{{{i % Users}}}@corp"}},{"key":"url.path","value":{"stringValue":"/v1/models/m{{{i % 20}}}"}},{"key":"http.response.status_code","value":{"intValue":"200"}}]}"""));
         return Encoding.UTF8.GetBytes("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[" + records + "]}]}]}");
+    }
+
+    private static byte[] OtlpProtobuf(int n)
+    {
+        var nanos = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000UL;
+        var scope = new AnomalyZT.Tests.Ingest.DropIn.ProtoBuilder();
+        for (var i = 0; i < n; i++)
+        {
+            scope.Message(2, new AnomalyZT.Tests.Ingest.DropIn.ProtoBuilder()
+                .Fixed64(1, nanos)
+                .Message(5, new AnomalyZT.Tests.Ingest.DropIn.ProtoBuilder().String(1, "GET"))
+                .StringAttribute(6, "user.name", "user" + (i % Users).ToString(CultureInfo.InvariantCulture) + "@corp")
+                .StringAttribute(6, "url.path", "/v1/models/m" + (i % 20).ToString(CultureInfo.InvariantCulture))
+                .IntAttribute(6, "http.response.status_code", 200));
+        }
+
+        return new AnomalyZT.Tests.Ingest.DropIn.ProtoBuilder().Message(1, new AnomalyZT.Tests.Ingest.DropIn.ProtoBuilder().Message(2, scope)).ToArray();
     }
 
     private static byte[] Lines(int n, Func<int, string> line, string separator = "\n")
