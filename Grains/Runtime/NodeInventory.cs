@@ -1,4 +1,5 @@
-using System.Collections.Concurrent;
+using System.Buffers.Binary;
+using System.Collections.Frozen;
 using System.Net;
 using System.Net.Sockets;
 
@@ -17,19 +18,18 @@ public sealed class InventoryEntry
 /// <summary>Maps flow addresses to nodes by longest-prefix match over configured CIDRs.</summary>
 /// <remarks>With no entries, private and loopback addresses are their own nodes (a sensible start for a lab);
 /// with entries, only listed addresses are nodes, so the internet at large does not become grains.
-/// Thread-safe: ingest threads resolve concurrently.</remarks>
+/// Lookups are one parse and one hash probe per distinct prefix length, over tables built once: read-only, so
+/// thread-safe without locks, and without a cache a scan of many addresses could thrash.</remarks>
 public sealed class NodeInventory
 {
-    private const int MaxCached = 1 << 16;
-    private readonly Entry[] _entries;
-
-    // Flow addresses repeat heavily; parsing and scanning every prefix per flow end would dominate routing.
-    private readonly ConcurrentDictionary<string, string?> _cache = new(StringComparer.Ordinal);
+    private readonly PrefixTable[] _v4;
+    private readonly PrefixTable[] _v6;
 
     /// <summary>Builds the inventory; throws <see cref="ArgumentException"/> naming the bad entry.</summary>
     public NodeInventory(IReadOnlyList<InventoryEntry> entries)
     {
-        _entries = new Entry[entries.Count];
+        var v4 = new SortedDictionary<int, Dictionary<UInt128, string>>();
+        var v6 = new SortedDictionary<int, Dictionary<UInt128, string>>();
         for (var i = 0; i < entries.Count; i++)
         {
             var e = entries[i];
@@ -43,43 +43,30 @@ public sealed class NodeInventory
                 throw new ArgumentException($"Inventory[{i}].Cidr is '{e.Cidr}'; it must be an IP address or a CIDR like 10.0.2.0/24");
             }
 
-            _entries[i] = new Entry(network, e.Node);
+            var ipv4 = network.BaseAddress.AddressFamily == AddressFamily.InterNetwork;
+            var tables = ipv4 ? v4 : v6;
+            if (!tables.TryGetValue(network.PrefixLength, out var table))
+            {
+                tables[network.PrefixLength] = table = [];
+            }
+
+            // The first entry listed for a network wins.
+            table.TryAdd(Masked(Bits(network.BaseAddress), network.PrefixLength, ipv4 ? 32 : 128), e.Node);
         }
 
-        // Longest prefix first, so the first match wins.
-        Array.Sort(_entries, static (a, b) => b.Network.PrefixLength.CompareTo(a.Network.PrefixLength));
+        Count = entries.Count;
+        _v4 = Tables(v4);
+        _v6 = Tables(v6);
     }
 
     /// <summary>Entries configured.</summary>
-    public int Count => _entries.Length;
+    public int Count { get; }
 
-    /// <summary>The node owning <paramref name="ip"/>, or null.</summary>
+    /// <summary>The node owning <paramref name="ip"/>, or null (also for text that is not an address).</summary>
     public string? Resolve(string ip)
     {
-        if (_cache.TryGetValue(ip, out var node))
-        {
-            return node;
-        }
-
-        // Only well-formed addresses are cached: flow fields are untrusted text.
-        if (ip.Length > 45 || !IPAddress.TryParse(ip, out _))
-        {
-            return null;
-        }
-
-        node = Lookup(ip);
-        if (_cache.Count >= MaxCached)
-        {
-            _cache.Clear(); // bounded: a scan of many addresses must not grow memory without limit
-        }
-
-        _cache[ip] = node;
-        return node;
-    }
-
-    private string? Lookup(string ip)
-    {
-        if (!IPAddress.TryParse(ip, out var address))
+        // Flow fields are untrusted text: bound it before parsing.
+        if (ip.Length > 45 || !IPAddress.TryParse(ip, out var address))
         {
             return null;
         }
@@ -89,21 +76,47 @@ public sealed class NodeInventory
             address = address.MapToIPv4();
         }
 
-        if (_entries.Length == 0)
+        if (Count == 0)
         {
             return IsPrivate(address) ? address.ToString() : null;
         }
 
-        foreach (var entry in _entries)
+        var ipv4 = address.AddressFamily == AddressFamily.InterNetwork;
+        var bits = Bits(address);
+        foreach (var (length, table) in ipv4 ? _v4 : _v6)
         {
-            if (entry.Network.Contains(address))
+            if (table.TryGetValue(Masked(bits, length, ipv4 ? 32 : 128), out var node))
             {
-                return entry.Node;
+                return node;
             }
         }
 
         return null;
     }
+
+    /// <summary>The tables, longest prefix first, so the first match is the longest.</summary>
+    private static PrefixTable[] Tables(SortedDictionary<int, Dictionary<UInt128, string>> byLength)
+    {
+        var tables = new PrefixTable[byLength.Count];
+        var i = tables.Length;
+        foreach (var (length, table) in byLength)
+        {
+            tables[--i] = new PrefixTable(length, table.ToFrozenDictionary());
+        }
+
+        return tables;
+    }
+
+    /// <summary>The address as an unsigned number (IPv4 in the low 32 bits).</summary>
+    private static UInt128 Bits(IPAddress address)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out var written);
+        return written == 4 ? BinaryPrimitives.ReadUInt32BigEndian(bytes) : BinaryPrimitives.ReadUInt128BigEndian(bytes);
+    }
+
+    private static UInt128 Masked(UInt128 bits, int prefixLength, int width) =>
+        prefixLength == 0 ? UInt128.Zero : bits & ((UInt128.MaxValue >> (128 - width)) ^ ((UInt128.One << (width - prefixLength)) - 1));
 
     private static bool TryParseHost(string text, out IPNetwork network)
     {
@@ -134,5 +147,5 @@ public sealed class NodeInventory
         return b[0] == 10 || (b[0] == 172 && (b[1] & 0xF0) == 16) || (b[0] == 192 && b[1] == 168) || (b[0] == 100 && (b[1] & 0xC0) == 64);
     }
 
-    private readonly record struct Entry(IPNetwork Network, string Node);
+    private readonly record struct PrefixTable(int Length, FrozenDictionary<UInt128, string> Table);
 }
