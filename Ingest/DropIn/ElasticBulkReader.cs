@@ -250,14 +250,20 @@ public static class ElasticBulkReader
         error = null;
         try
         {
-            using var doc = JsonDocument.Parse(line.ToArray());
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            // Validated in one pass without building a document; an NDJSON line is already compact enough for the
+            // line parsers (no line breaks), so it is kept as sent.
+            var reader = new Utf8JsonReader(line);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
                 error = "source is not a JSON object";
                 return false;
             }
 
-            bytes = DropInJson.Compact(doc.RootElement);
+            while (reader.Read())
+            {
+            }
+
+            bytes = line.Trim(" \t\r"u8).ToArray();
             return true;
         }
         catch (JsonException ex)

@@ -142,7 +142,9 @@ public static class HecBodyReader
         switch (evt.ValueKind)
         {
             case JsonValueKind.Object:
-                line = DropInJson.Compact(evt);
+                // As sent when it is already one line (no copy through a writer); a pretty-printed event is compacted.
+                var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(evt);
+                line = raw.IndexOfAny((byte)'\n', (byte)'\r') < 0 ? raw.ToArray() : DropInJson.Compact(evt);
                 break;
             case JsonValueKind.String when !string.IsNullOrWhiteSpace(evt.GetString()):
                 line = Encoding.UTF8.GetBytes(evt.GetString()!);
