@@ -86,6 +86,11 @@ public sealed class OtlpAccessMapping
 /// the OTLP JSON mapping allows.</summary>
 public static class OtlpJsonReader
 {
+    /// <summary>Most attributes a record or data point may carry with those it inherits from its resource and scope.
+    /// Each record gets its own copy of the inherited ones, so without a bound a body with a huge resource and many
+    /// tiny records would cost memory far beyond its size.</summary>
+    public const int MaxAttributes = 512;
+
     internal const string GpuUtil = "DCGM_FI_DEV_GPU_UTIL";
     internal const string FbUsed = "DCGM_FI_DEV_FB_USED";
     internal const string Power = "DCGM_FI_DEV_POWER_USAGE";
@@ -120,8 +125,9 @@ public static class OtlpJsonReader
 
                 foreach (var sl in Array(rl, "scopeLogs"))
                 {
-                    var scopeAttrs = new Dictionary<string, string>(resourceAttrs, StringComparer.Ordinal);
-                    if (sl.ValueKind == JsonValueKind.Object && sl.TryGetProperty("scope", out var scope))
+                    // Over the bound, every record of the resource is rejected (LogRecord checks): nothing to copy.
+                    var scopeAttrs = resourceAttrs.Count > MaxAttributes ? resourceAttrs : new Dictionary<string, string>(resourceAttrs, StringComparer.Ordinal);
+                    if (scopeAttrs != resourceAttrs && sl.ValueKind == JsonValueKind.Object && sl.TryGetProperty("scope", out var scope))
                     {
                         Flatten(scope, "attributes", scopeAttrs);
                     }
@@ -275,8 +281,18 @@ public static class OtlpJsonReader
             return "data point is not an object";
         }
 
+        if (TooManyAttributes(resourceAttrs.Count) is { } tooMany)
+        {
+            return tooMany;
+        }
+
         var attrs = new Dictionary<string, string>(resourceAttrs, StringComparer.Ordinal);
         Flatten(dp, "attributes", attrs);
+        if (TooManyAttributes(attrs.Count) is { } total)
+        {
+            return total;
+        }
+
         if (!DropInJson.TryNanos(dp, "timeUnixNano", out var time, out var reason))
         {
             return reason ?? "missing required field 'timeUnixNano'";
@@ -382,6 +398,12 @@ public static class OtlpJsonReader
             return null;
         }
 
+        if (TooManyAttributes(inherited.Count) is { } tooMany)
+        {
+            error = tooMany;
+            return null;
+        }
+
         var attrs = new Dictionary<string, string>(inherited, StringComparer.Ordinal);
         string? body = null;
         if (lr.TryGetProperty("body", out var b) && b.ValueKind == JsonValueKind.Object)
@@ -408,6 +430,12 @@ public static class OtlpJsonReader
         }
 
         Flatten(lr, "attributes", attrs);
+        if (TooManyAttributes(attrs.Count) is { } total)
+        {
+            error = total;
+            return null;
+        }
+
         return new OtlpLogRecord(index, time, severity, DropInJson.String(lr, "severityText"), body, attrs);
     }
 
@@ -436,6 +464,10 @@ public static class OtlpJsonReader
 
         return true;
     }
+
+    /// <summary>The rejection reason when <paramref name="count"/> attributes are over <see cref="MaxAttributes"/>.</summary>
+    internal static string? TooManyAttributes(int count) =>
+        count > MaxAttributes ? $"{count} attributes with the resource's and scope's; at most {MaxAttributes} are read" : null;
 
     private static JsonElement.ArrayEnumerator Array(JsonElement obj, string name) =>
         (obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var arr) && arr.ValueKind == JsonValueKind.Array

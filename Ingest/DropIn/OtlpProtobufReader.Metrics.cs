@@ -134,6 +134,11 @@ public static partial class OtlpProtobufReader
 
     private static string? Point(ReadOnlySpan<byte> message, string name, Dictionary<string, string> resourceAttrs, MetricsRun run)
     {
+        if (OtlpJsonReader.TooManyAttributes(resourceAttrs.Count) is { } tooMany)
+        {
+            return tooMany;
+        }
+
         var attrs = new Dictionary<string, string>(resourceAttrs, StringComparer.Ordinal);
         ulong time = 0, flags = 0;
         var value = double.NaN;
@@ -180,6 +185,11 @@ public static partial class OtlpProtobufReader
         if (time == 0)
         {
             return "missing required field 'time_unix_nano'";
+        }
+
+        if (OtlpJsonReader.TooManyAttributes(attrs.Count) is { } total)
+        {
+            return total;
         }
 
         if ((flags & NoRecordedValue) != 0)

@@ -96,8 +96,9 @@ public static partial class OtlpProtobufReader
 
     private static void ScopeLogs(ReadOnlySpan<byte> message, Dictionary<string, string> resourceAttrs, ref int index, List<OtlpLogRecord> records, List<DropInError> errors)
     {
-        var scopeAttrs = new Dictionary<string, string>(resourceAttrs, StringComparer.Ordinal);
-        if (!EmbeddedAttributes(message, 1, 3, scopeAttrs))
+        // Over the bound, every record of the resource is rejected (LogRecord checks): nothing to copy.
+        var scopeAttrs = resourceAttrs.Count > OtlpJsonReader.MaxAttributes ? resourceAttrs : new Dictionary<string, string>(resourceAttrs, StringComparer.Ordinal);
+        if (scopeAttrs != resourceAttrs && !EmbeddedAttributes(message, 1, 3, scopeAttrs))
         {
             errors.Add(new DropInError(index++, "scope_logs: malformed scope"));
             return;
@@ -190,6 +191,12 @@ public static partial class OtlpProtobufReader
             return null;
         }
 
+        if (OtlpJsonReader.TooManyAttributes(inherited.Count + attrs.Count) is { } tooMany)
+        {
+            error = tooMany;
+            return null;
+        }
+
         var all = new Dictionary<string, string>(inherited, StringComparer.Ordinal);
         string? bodyText = null;
         if (body is not null)
@@ -205,6 +212,12 @@ public static partial class OtlpProtobufReader
         foreach (var (key, value) in attrs)
         {
             value.FlattenAs(key, string.Empty, all);
+        }
+
+        if (OtlpJsonReader.TooManyAttributes(all.Count) is { } flattened)
+        {
+            error = flattened;
+            return null;
         }
 
         var nanos = time != 0 ? time : observed;

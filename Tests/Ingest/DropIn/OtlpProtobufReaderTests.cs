@@ -139,6 +139,35 @@ public sealed class OtlpProtobufReaderTests
         Assert.Single(read.Errors);
     }
 
+    [Fact]
+    public void AHugeResource_RejectsItsRecords_InsteadOfCopyingItIntoEach()
+    {
+        var resource = new ProtoBuilder();
+        for (var i = 0; i <= OtlpJsonReader.MaxAttributes; i++)
+        {
+            resource.StringAttribute(1, "r" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), "v");
+        }
+
+        var scope = new ProtoBuilder();
+        for (var i = 0; i < 1000; i++)
+        {
+            scope.Message(2, new ProtoBuilder().Fixed64(1, Nanos));
+        }
+
+        var body = new ProtoBuilder().Message(1, new ProtoBuilder().Message(1, resource).Message(2, scope)).ToArray();
+        var read = OtlpProtobufReader.ReadLogs(body);
+        Assert.Empty(read.Records);
+        Assert.Equal(1000, read.Errors.Count);
+        Assert.Contains("at most 512", read.Errors[0].Reason, StringComparison.Ordinal);
+
+        var json = "{\"resourceLogs\":[{\"resource\":{\"attributes\":["
+            + string.Join(",", Enumerable.Range(0, OtlpJsonReader.MaxAttributes + 1).Select(i => "{\"key\":\"r" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\",\"value\":{\"stringValue\":\"v\"}}"))
+            + "]},\"scopeLogs\":[{\"logRecords\":[" + string.Join(",", Enumerable.Repeat("{\"timeUnixNano\":\"1\"}", 1000)) + "]}]}]}";
+        var fromJson = OtlpJsonReader.ReadLogs(System.Text.Encoding.UTF8.GetBytes(json));
+        Assert.Empty(fromJson.Records);
+        Assert.Equal(1000, fromJson.Errors.Count);
+    }
+
     private static byte[] Mutate(byte[] seed, Random random)
     {
         switch (random.Next(4))
