@@ -185,63 +185,86 @@ public static class ElasticBulkReader
         action = null;
         meta = default;
         error = null;
-        JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(line.ToArray());
+            // Two reader passes over a short line, no document: the first only validates, so invalid JSON is reported
+            // as such whatever its shape.
+            var check = new Utf8JsonReader(line);
+            while (check.Read())
+            {
+            }
+
+            var reader = new Utf8JsonReader(line);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                error = "action line is not a JSON object";
+                return false;
+            }
+
+            if (!reader.Read() || reader.TokenType != JsonTokenType.PropertyName
+                || reader.GetString() is not ("index" or "create" or "delete" or "update") || !OneProperty(line))
+            {
+                error = "action line must be one of index, create, delete, update";
+                return false;
+            }
+
+            action = reader.GetString();
+            reader.Read();
+            meta = reader.TokenType == JsonTokenType.StartObject
+                ? Metadata(ref reader)
+                : new ActionMeta(null, null, $"action '{action}' metadata is not an object");
+            return true;
         }
         catch (JsonException ex)
         {
             error = "action line is not valid JSON: " + ex.Message;
             return false;
         }
+    }
 
-        using (doc)
+    /// <summary>True when the line's object has exactly one member.</summary>
+    private static bool OneProperty(ReadOnlySpan<byte> line)
+    {
+        var reader = new Utf8JsonReader(line);
+        reader.Read();
+        var members = 0;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                error = "action line is not a JSON object";
-                return false;
-            }
-
-            var count = 0;
-            JsonProperty first = default;
-            foreach (var p in root.EnumerateObject())
-            {
-                if (count++ == 0)
-                {
-                    first = p;
-                }
-            }
-
-            if (count != 1 || first.Name is not ("index" or "create" or "delete" or "update"))
-            {
-                error = "action line must be one of index, create, delete, update";
-                return false;
-            }
-
-            action = first.Name;
-            if (first.Value.ValueKind != JsonValueKind.Object)
-            {
-                meta = new ActionMeta(null, null, $"action '{action}' metadata is not an object");
-                return true;
-            }
-
-            string? id = null;
-            if (first.Value.TryGetProperty("_id", out var idValue))
-            {
-                id = idValue.ValueKind switch
-                {
-                    JsonValueKind.String => idValue.GetString(),
-                    JsonValueKind.Number => idValue.GetRawText(),
-                    _ => null,
-                };
-            }
-
-            meta = new ActionMeta(DropInJson.String(first.Value, "_index"), id, null);
-            return true;
+            members++;
+            reader.Read();
+            reader.Skip();
         }
+
+        return members == 1;
+    }
+
+    /// <summary>Reads <c>_index</c> (a non-blank string) and <c>_id</c> (a string or number) from the metadata object the
+    /// reader is on; other members are skipped.</summary>
+    private static ActionMeta Metadata(ref Utf8JsonReader reader)
+    {
+        string? index = null, id = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = reader.GetString();
+            reader.Read();
+            switch (name)
+            {
+                case "_index" when reader.TokenType == JsonTokenType.String:
+                    index = reader.GetString() is { } text && !string.IsNullOrWhiteSpace(text) ? text : null;
+                    break;
+                case "_id" when reader.TokenType == JsonTokenType.String:
+                    id = reader.GetString();
+                    break;
+                case "_id" when reader.TokenType == JsonTokenType.Number:
+                    id = System.Text.Encoding.UTF8.GetString(reader.ValueSpan);
+                    break;
+                default:
+                    reader.Skip();
+                    break;
+            }
+        }
+
+        return new ActionMeta(index, id, null);
     }
 
     private static bool TrySource(ReadOnlySpan<byte> line, out byte[]? bytes, out string? error)

@@ -103,6 +103,35 @@ public sealed class ElasticBulkReaderTests
     }
 
     [Fact]
+    public void Read_ActionLines_EachKindOfFaultIsNamed()
+    {
+        const string body = """
+            {"index":{"_index":"a",
+            {"ok":0}
+            {"index":{},"create":{}}
+            {"ok":1}
+            ["index"]
+            {"ok":2}
+            {"index":"a"}
+            {"ok":3}
+            {"index":{"_index":"  ","_id":42,"routing":{"x":[1,2]}}}
+            {"ok":4}
+            """;
+
+        var r = Read(body);
+
+        AssertCountsAddUp(r);
+        var errors = r.Items.Select(i => i.Error).ToList();
+        Assert.Contains(errors, e => e is not null && e.StartsWith("action line is not valid JSON", StringComparison.Ordinal));
+        Assert.Contains("action line must be one of index, create, delete, update", errors);
+        Assert.Contains("action line is not a JSON object", errors);
+        Assert.Contains("action 'index' metadata is not an object", errors);
+        var last = r.Items[^1];
+        Assert.Equal("42", last.Id);
+        Assert.Null(last.IndexName); // blank: not an index name
+    }
+
+    [Fact]
     public void BuildResponse_ReportsPerItemStatusAndErrorsFlag()
     {
         const string body = """
