@@ -42,7 +42,7 @@ public sealed record HecReadResult(IReadOnlyList<HecEvent> Events, IReadOnlyList
 /// newlines between them (what Fluent Bit's <c>splunk</c> output, Vector's <c>splunk_hec_logs</c> sink and Logstash's
 /// <c>http</c> output send). A syntax error in one envelope costs that envelope only when the next one starts on a
 /// new line; otherwise the rest of the body is one rejected item.</summary>
-public static class HecBodyReader
+public static partial class HecBodyReader
 {
     /// <summary>Reads every envelope of <paramref name="body"/> (already decompressed).</summary>
     public static HecReadResult Read(ReadOnlySpan<byte> body)
@@ -61,10 +61,11 @@ public static class HecBodyReader
 
             var rest = body[pos..];
             var reader = new Utf8JsonReader(rest, new JsonReaderOptions { AllowMultipleValues = true });
-            JsonDocument doc;
             try
             {
-                doc = JsonDocument.ParseValue(ref reader);
+                // One pass to validate and find where the envelope ends; no document is built.
+                reader.Read();
+                reader.Skip();
             }
             catch (JsonException ex)
             {
@@ -79,18 +80,28 @@ public static class HecBodyReader
                 continue;
             }
 
-            pos += (int)reader.BytesConsumed;
-            using (doc)
+            var envelope = rest[..(int)reader.BytesConsumed];
+            pos += envelope.Length;
+            HecEvent? item;
+            HecError error;
+            try
             {
-                var item = Envelope(doc.RootElement, index, out var error);
-                if (item is not null)
-                {
-                    events.Add(item);
-                }
-                else
-                {
-                    errors.Add(error);
-                }
+                item = Envelope(envelope, index, out error);
+            }
+            catch (InvalidOperationException)
+            {
+                // A string that is not valid UTF-8 (the reader validates structure, not text).
+                item = null;
+                error = new HecError(index, HecResponse.InvalidDataFormat, "envelope holds text that is not valid UTF-8");
+            }
+
+            if (item is not null)
+            {
+                events.Add(item);
+            }
+            else
+            {
+                errors.Add(error);
             }
 
             index++;
@@ -123,90 +134,6 @@ public static class HecBodyReader
         };
     }
 
-    private static HecEvent? Envelope(JsonElement root, int index, out HecError error)
-    {
-        error = default;
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            error = new HecError(index, HecResponse.InvalidDataFormat, $"envelope is a JSON {Kind(root)}, not an object");
-            return null;
-        }
-
-        if (!root.TryGetProperty("event", out var evt))
-        {
-            error = new HecError(index, HecResponse.EventFieldRequired, "missing required field 'event'");
-            return null;
-        }
-
-        byte[] line;
-        switch (evt.ValueKind)
-        {
-            case JsonValueKind.Object:
-                // As sent when it is already one line (no copy through a writer); a pretty-printed event is compacted.
-                var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(evt);
-                line = raw.IndexOfAny((byte)'\n', (byte)'\r') < 0 ? raw.ToArray() : DropInJson.Compact(evt);
-                break;
-            case JsonValueKind.String when !string.IsNullOrWhiteSpace(evt.GetString()):
-                line = Encoding.UTF8.GetBytes(evt.GetString()!);
-                break;
-            case JsonValueKind.Null or JsonValueKind.String:
-                error = new HecError(index, HecResponse.EventFieldBlank, "field 'event' is blank");
-                return null;
-            default:
-                error = new HecError(index, HecResponse.InvalidDataFormat, $"field 'event' is a JSON {Kind(evt)}, not an object or a string");
-                return null;
-        }
-
-        long? time = null;
-        if (root.TryGetProperty("time", out var t) && t.ValueKind != JsonValueKind.Null)
-        {
-            if (!DropInJson.TryTimestamp(t, out var ms))
-            {
-                error = new HecError(index, HecResponse.InvalidDataFormat, "field 'time' is not epoch seconds");
-                return null;
-            }
-
-            time = ms;
-        }
-
-        if (root.TryGetProperty("index", out var idx) && idx.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
-        {
-            error = new HecError(index, HecResponse.IncorrectIndex, "field 'index' is not a string");
-            return null;
-        }
-
-        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (root.TryGetProperty("fields", out var f))
-        {
-            if (f.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
-            {
-                error = new HecError(index, HecResponse.IndexedFieldsError, "field 'fields' is not an object");
-                return null;
-            }
-
-            if (f.ValueKind == JsonValueKind.Object)
-            {
-                foreach (var p in f.EnumerateObject())
-                {
-                    if (p.Value.ValueKind is JsonValueKind.String or JsonValueKind.Number)
-                    {
-                        fields[p.Name] = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText();
-                    }
-                }
-            }
-        }
-
-        return new HecEvent(
-            index,
-            line,
-            time,
-            DropInJson.String(root, "host"),
-            DropInJson.String(root, "source"),
-            DropInJson.String(root, "sourcetype"),
-            DropInJson.String(root, "index"),
-            fields);
-    }
-
     private static int LeadingWhitespace(ReadOnlySpan<byte> span)
     {
         var i = 0;
@@ -218,5 +145,4 @@ public static class HecBodyReader
         return i;
     }
 
-    private static string Kind(JsonElement e) => e.ValueKind.ToString().ToLowerInvariant();
 }

@@ -191,4 +191,59 @@ public sealed class HecBodyReaderTests
 
         Assert.Equal((1714557600000L, "jürgen", "<list>"), (access.TimestampMs, access.Principal, access.Action));
     }
+
+    [Fact]
+    public void Read_PrettyPrintedEventAndEscapedNames_AreOneLineAndRecognised()
+    {
+        const string body = "{\"ev\\u0065nt\": {\n  \"a\": 1,\n  \"b\": \"x y\"\n}, \"sourcetype\": \"envoy\", \"fields\": {\"n\": 5, \"s\": \"t\", \"o\": {\"deep\": [1]}}}";
+        var read = HecBodyReader.Read(Encoding.UTF8.GetBytes(body));
+        var e = Assert.Single(read.Events);
+        Assert.Equal("{\"a\":1,\"b\":\"x y\"}", Encoding.UTF8.GetString(e.Line));
+        Assert.Equal("envoy", e.Sourcetype);
+        Assert.Equal(2, e.Fields.Count);
+        Assert.Equal("5", e.Fields["n"]);
+    }
+
+    [Fact]
+    public void Read_AMultiLineStringEvent_StaysOneRecord()
+    {
+        var read = Read("{\"event\":\"Exception in thread main\\n  at a.b(c)\\r\\n  at d.e(f)\"}");
+        var e = Assert.Single(read.Events);
+        Assert.DoesNotContain((byte)'\n', e.Line);
+        Assert.Equal("Exception in thread main   at a.b(c)   at d.e(f)", Encoding.UTF8.GetString(e.Line));
+    }
+
+    [Fact]
+    public void Read_RandomAndTruncatedBodies_NeverThrow_AndCountEveryEnvelope()
+    {
+        var seed = Encoding.UTF8.GetBytes(
+            "{\"time\":1700000000.5,\"host\":\"h\",\"sourcetype\":\"envoy\",\"index\":\"main\",\"fields\":{\"k\":\"v\"},\"event\":{\"a\":[1,{\"b\":null}]}}\n"
+            + "{\"event\":\"a line\",\"time\":\"2026-11-22T10:00:00Z\"}{\"event\":null}\n[1]\n{\"event\":{\"x\":1},\"time\":true}");
+        var random = new Random(1122);
+        for (var n = 0; n < 100_000; n++)
+        {
+            var input = (byte[])seed.Clone();
+            switch (n % 3)
+            {
+                case 0:
+                    input = input[..random.Next(input.Length + 1)];
+                    break;
+                case 1:
+                    for (var k = random.Next(1, 4); k > 0; k--)
+                    {
+                        input[random.Next(input.Length)] = (byte)random.Next(256);
+                    }
+
+                    break;
+                default:
+                    input = new byte[random.Next(48)];
+                    random.NextBytes(input);
+                    break;
+            }
+
+            var read = HecBodyReader.Read(input);
+            Assert.Equal(read.Events.Count + read.Errors.Count, read.Items);
+            Assert.All(read.Events, ev => Assert.NotEmpty(ev.Line));
+        }
+    }
 }
