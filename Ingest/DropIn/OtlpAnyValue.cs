@@ -95,26 +95,36 @@ internal sealed class AnyValue
     }
 
     /// <summary>Adds this value under <paramref name="prefix"/><paramref name="key"/>: a kvlist is flattened as
-    /// <c>key.member</c>, anything else as its text; empty values are left out.</summary>
-    public void FlattenAs(string key, string prefix, Dictionary<string, string> into)
+    /// <c>key.member</c>, anything else as its text; empty values are left out. Returns the reason when a key or the
+    /// count is over its bound (see <see cref="LayeredAttributeDictionary"/>).</summary>
+    public string? FlattenAs(string key, string prefix, LayeredAttributeDictionary into)
     {
+        // The joined key is checked before it is built: a long key under many members must not multiply memory.
+        if (into.Refusal(prefix.Length + key.Length) is { } refusal)
+        {
+            return refusal;
+        }
+
         if (Kind == AnyKind.KvList)
         {
-            FlattenInto(prefix + key + ".", into);
+            return FlattenInto(prefix + key + ".", into);
         }
-        else if (Text() is { } text)
-        {
-            into[prefix + key] = text;
-        }
+
+        return Text() is { } text && !into.TrySet(prefix + key, text) ? into.Refusal(prefix.Length + key.Length) : null;
     }
 
-    /// <summary>Adds each member of this kvlist under <paramref name="prefix"/>.</summary>
-    public void FlattenInto(string prefix, Dictionary<string, string> into)
+    /// <summary>Adds each member of this kvlist under <paramref name="prefix"/>; the reason when over a bound.</summary>
+    public string? FlattenInto(string prefix, LayeredAttributeDictionary into)
     {
         foreach (var (key, value) in Pairs ?? [])
         {
-            value.FlattenAs(key, prefix, into);
+            if (value.FlattenAs(key, prefix, into) is { } refusal)
+            {
+                return refusal;
+            }
         }
+
+        return null;
     }
 
     /// <summary>The value as text; null when empty.</summary>

@@ -91,6 +91,10 @@ public static class OtlpJsonReader
     /// tiny records would cost memory far beyond its size.</summary>
     public const int MaxAttributes = 512;
 
+    /// <summary>Most log records, or dcgm data points, read from one body; a larger body is refused whole (413) so the
+    /// shipper splits it, rather than holding millions of tiny records in memory.</summary>
+    public const int MaxRecords = 65_536;
+
     internal const string GpuUtil = "DCGM_FI_DEV_GPU_UTIL";
     internal const string FbUsed = "DCGM_FI_DEV_FB_USED";
     internal const string Power = "DCGM_FI_DEV_POWER_USAGE";
@@ -117,27 +121,23 @@ public static class OtlpJsonReader
             var index = 0;
             foreach (var rl in Array(doc!.RootElement, "resourceLogs"))
             {
-                var resourceAttrs = new Dictionary<string, string>(StringComparer.Ordinal);
-                if (rl.ValueKind == JsonValueKind.Object && rl.TryGetProperty("resource", out var res))
-                {
-                    Flatten(res, "attributes", resourceAttrs);
-                }
-
+                var resource = new LayeredAttributeDictionary();
+                var resourceRefusal = rl.ValueKind == JsonValueKind.Object && rl.TryGetProperty("resource", out var res)
+                    ? Flatten(res, "attributes", resource)
+                    : null;
                 foreach (var sl in Array(rl, "scopeLogs"))
                 {
-                    // Over the bound, every record of the resource is rejected (LogRecord checks): nothing to copy.
-                    var scopeAttrs = resourceAttrs.Count > MaxAttributes ? resourceAttrs : new Dictionary<string, string>(resourceAttrs, StringComparer.Ordinal);
-                    if (scopeAttrs != resourceAttrs && sl.ValueKind == JsonValueKind.Object && sl.TryGetProperty("scope", out var scope))
-                    {
-                        Flatten(scope, "attributes", scopeAttrs);
-                    }
-
+                    var scope = new LayeredAttributeDictionary(resource);
+                    var refusal = resourceRefusal
+                        ?? (sl.ValueKind == JsonValueKind.Object && sl.TryGetProperty("scope", out var sc) ? Flatten(sc, "attributes", scope) : null);
                     foreach (var lr in Array(sl, "logRecords"))
                     {
-                        var record = LogRecord(lr, index, scopeAttrs, out var error);
+                        CheckRecordBudget(index, "log records");
+                        string? error = null;
+                        var record = refusal is null ? LogRecord(lr, index, scope, out error) : null;
                         if (record is null)
                         {
-                            errors.Add(new DropInError(index, error!));
+                            errors.Add(new DropInError(index, refusal ?? error!));
                         }
                         else
                         {
@@ -223,11 +223,10 @@ public static class OtlpJsonReader
             var index = 0;
             foreach (var rm in Array(doc!.RootElement, "resourceMetrics"))
             {
-                var resourceAttrs = new Dictionary<string, string>(StringComparer.Ordinal);
-                if (rm.ValueKind == JsonValueKind.Object && rm.TryGetProperty("resource", out var res))
-                {
-                    Flatten(res, "attributes", resourceAttrs);
-                }
+                var resource = new LayeredAttributeDictionary();
+                var refusal = rm.ValueKind == JsonValueKind.Object && rm.TryGetProperty("resource", out var res)
+                    ? Flatten(res, "attributes", resource)
+                    : null;
 
                 foreach (var sm in Array(rm, "scopeMetrics"))
                 {
@@ -249,7 +248,8 @@ public static class OtlpJsonReader
 
                         foreach (var dp in Array(data, "dataPoints"))
                         {
-                            var reason = Point(dp, name, resourceAttrs, samples, order);
+                            CheckRecordBudget(index, "data points");
+                            var reason = refusal ?? Point(dp, name, resource, samples, order);
                             if (reason is null)
                             {
                                 accepted++;
@@ -272,7 +272,7 @@ public static class OtlpJsonReader
     private static string? Point(
         JsonElement dp,
         string name,
-        Dictionary<string, string> resourceAttrs,
+        LayeredAttributeDictionary resource,
         Dictionary<(string, int, string?, long), GpuSample> samples,
         List<(string, int, string?, long)> order)
     {
@@ -281,16 +281,10 @@ public static class OtlpJsonReader
             return "data point is not an object";
         }
 
-        if (TooManyAttributes(resourceAttrs.Count) is { } tooMany)
+        var attrs = new LayeredAttributeDictionary(resource);
+        if (Flatten(dp, "attributes", attrs) is { } refusal)
         {
-            return tooMany;
-        }
-
-        var attrs = new Dictionary<string, string>(resourceAttrs, StringComparer.Ordinal);
-        Flatten(dp, "attributes", attrs);
-        if (TooManyAttributes(attrs.Count) is { } total)
-        {
-            return total;
+            return refusal;
         }
 
         if (!DropInJson.TryNanos(dp, "timeUnixNano", out var time, out var reason))
@@ -325,7 +319,7 @@ public static class OtlpJsonReader
     /// (host, GPU, UUID, time); the reason when it cannot be placed. DCGM blank sentinels and non-finite values become NaN.</summary>
     internal static string? AddGpuPoint(
         string name,
-        Dictionary<string, string> attrs,
+        IReadOnlyDictionary<string, string> attrs,
         long time,
         double value,
         Dictionary<(string, int, string?, long), GpuSample> samples,
@@ -367,7 +361,7 @@ public static class OtlpJsonReader
         return null;
     }
 
-    private static OtlpLogRecord? LogRecord(JsonElement lr, int index, Dictionary<string, string> inherited, out string? error)
+    private static OtlpLogRecord? LogRecord(JsonElement lr, int index, LayeredAttributeDictionary inherited, out string? error)
     {
         error = null;
         if (lr.ValueKind != JsonValueKind.Object)
@@ -398,13 +392,7 @@ public static class OtlpJsonReader
             return null;
         }
 
-        if (TooManyAttributes(inherited.Count) is { } tooMany)
-        {
-            error = tooMany;
-            return null;
-        }
-
-        var attrs = new Dictionary<string, string>(inherited, StringComparer.Ordinal);
+        var attrs = new LayeredAttributeDictionary(inherited);
         string? body = null;
         if (lr.TryGetProperty("body", out var b) && b.ValueKind == JsonValueKind.Object)
         {
@@ -414,11 +402,10 @@ public static class OtlpJsonReader
             }
             else if (b.TryGetProperty("kvlistValue", out var kv))
             {
-                var flat = new Dictionary<string, string>(StringComparer.Ordinal);
-                FlattenKv(kv, "values", string.Empty, flat);
-                foreach (var (k, v) in flat)
+                if (FlattenKv(kv, "values", "body.", attrs) is { } bodyRefusal)
                 {
-                    attrs["body." + k] = v;
+                    error = bodyRefusal;
+                    return null;
                 }
 
                 body = AnyToJson(b);
@@ -429,10 +416,9 @@ public static class OtlpJsonReader
             }
         }
 
-        Flatten(lr, "attributes", attrs);
-        if (TooManyAttributes(attrs.Count) is { } total)
+        if (Flatten(lr, "attributes", attrs) is { } refusal)
         {
-            error = total;
+            error = refusal;
             return null;
         }
 
@@ -465,19 +451,25 @@ public static class OtlpJsonReader
         return true;
     }
 
-    /// <summary>The rejection reason when <paramref name="count"/> attributes are over <see cref="MaxAttributes"/>.</summary>
-    internal static string? TooManyAttributes(int count) =>
-        count > MaxAttributes ? $"{count} attributes with the resource's and scope's; at most {MaxAttributes} are read" : null;
+    /// <summary>Refuses the whole body once it holds more than <see cref="MaxRecords"/> items.</summary>
+    internal static void CheckRecordBudget(int index, string what)
+    {
+        if (index >= MaxRecords)
+        {
+            throw new IngestLimitException(413, $"the body holds more than {MaxRecords} {what}; send smaller batches (e.g. the OTel Collector batch processor's send_batch_max_size)");
+        }
+    }
 
     private static JsonElement.ArrayEnumerator Array(JsonElement obj, string name) =>
         (obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var arr) && arr.ValueKind == JsonValueKind.Array
             ? arr
             : EmptyArray).EnumerateArray();
 
-    private static void Flatten(JsonElement owner, string member, Dictionary<string, string> into) =>
+    /// <summary>Adds the attributes of <paramref name="member"/>; the reason when a key or the count is over its bound.</summary>
+    private static string? Flatten(JsonElement owner, string member, LayeredAttributeDictionary into) =>
         FlattenKv(owner, member, string.Empty, into);
 
-    private static void FlattenKv(JsonElement owner, string member, string prefix, Dictionary<string, string> into)
+    private static string? FlattenKv(JsonElement owner, string member, string prefix, LayeredAttributeDictionary into)
     {
         foreach (var kv in Array(owner, member))
         {
@@ -486,15 +478,26 @@ public static class OtlpJsonReader
                 continue;
             }
 
+            // The joined key is checked before it is built: a long key under many members must not multiply memory.
+            if (into.Refusal(prefix.Length + key.Length) is { } refusal)
+            {
+                return refusal;
+            }
+
             if (value.TryGetProperty("kvlistValue", out var nested))
             {
-                FlattenKv(nested, "values", prefix + key + ".", into);
+                if (FlattenKv(nested, "values", prefix + key + ".", into) is { } inner)
+                {
+                    return inner;
+                }
             }
-            else if (AnyText(value) is { } text)
+            else if (AnyText(value) is { } text && !into.TrySet(prefix + key, text))
             {
-                into[prefix + key] = text;
+                return into.Refusal(prefix.Length + key.Length);
             }
         }
+
+        return null;
     }
 
     /// <summary>An AnyValue as text: strings as is, numbers and booleans invariant, arrays and kvlists as JSON.</summary>

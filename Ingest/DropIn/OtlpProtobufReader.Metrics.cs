@@ -12,8 +12,9 @@ public static partial class OtlpProtobufReader
 
     private static void ResourceMetrics(ReadOnlySpan<byte> message, MetricsRun run)
     {
-        var resourceAttrs = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (!EmbeddedAttributes(message, 1, 1, resourceAttrs))
+        var resource = new LayeredAttributeDictionary();
+        var (malformed, refusal) = EmbeddedAttributes(message, 1, 1, resource);
+        if (malformed)
         {
             run.Errors.Add(new DropInError(run.Index++, "resource_metrics: malformed resource"));
             return;
@@ -24,7 +25,7 @@ public static partial class OtlpProtobufReader
         {
             if (field == 2 && type == ProtoWireType.Len && w.TryBytes(out var sm))
             {
-                ScopeMetrics(sm, resourceAttrs, run);
+                ScopeMetrics(sm, resource, refusal, run);
             }
             else if (field != 2 || type != ProtoWireType.Len)
             {
@@ -38,14 +39,14 @@ public static partial class OtlpProtobufReader
         }
     }
 
-    private static void ScopeMetrics(ReadOnlySpan<byte> message, Dictionary<string, string> resourceAttrs, MetricsRun run)
+    private static void ScopeMetrics(ReadOnlySpan<byte> message, LayeredAttributeDictionary resource, string? refusal, MetricsRun run)
     {
         var w = new ProtoWire(message);
         while (w.TryReadTag(out var field, out var type))
         {
             if (field == 2 && type == ProtoWireType.Len && w.TryBytes(out var metric))
             {
-                Metric(metric, resourceAttrs, run);
+                Metric(metric, resource, refusal, run);
             }
             else if (field != 2 || type != ProtoWireType.Len)
             {
@@ -59,7 +60,7 @@ public static partial class OtlpProtobufReader
         }
     }
 
-    private static void Metric(ReadOnlySpan<byte> message, Dictionary<string, string> resourceAttrs, MetricsRun run)
+    private static void Metric(ReadOnlySpan<byte> message, LayeredAttributeDictionary resource, string? refusal, MetricsRun run)
     {
         // The name decides whether the points matter; it may follow the data, so it is read first.
         string? name = null;
@@ -108,7 +109,8 @@ public static partial class OtlpProtobufReader
         {
             if (field == 1 && type == ProtoWireType.Len && points.TryBytes(out var dp))
             {
-                var reason = Point(dp, name, resourceAttrs, run);
+                OtlpJsonReader.CheckRecordBudget(run.Index, "data points");
+                var reason = refusal ?? Point(dp, name, resource, run);
                 if (reason is null)
                 {
                     run.Accepted++;
@@ -132,14 +134,9 @@ public static partial class OtlpProtobufReader
         }
     }
 
-    private static string? Point(ReadOnlySpan<byte> message, string name, Dictionary<string, string> resourceAttrs, MetricsRun run)
+    private static string? Point(ReadOnlySpan<byte> message, string name, LayeredAttributeDictionary resource, MetricsRun run)
     {
-        if (OtlpJsonReader.TooManyAttributes(resourceAttrs.Count) is { } tooMany)
-        {
-            return tooMany;
-        }
-
-        var attrs = new Dictionary<string, string>(resourceAttrs, StringComparer.Ordinal);
+        var attrs = new LayeredAttributeDictionary(resource);
         ulong time = 0, flags = 0;
         var value = double.NaN;
         var w = new ProtoWire(message);
@@ -162,9 +159,9 @@ public static partial class OtlpProtobufReader
                         return "malformed attribute";
                     }
 
-                    if (key is not null)
+                    if (key is not null && attr.FlattenAs(key, string.Empty, attrs) is { } refusal)
                     {
-                        attr.FlattenAs(key, string.Empty, attrs);
+                        return refusal;
                     }
 
                     break;
@@ -187,10 +184,6 @@ public static partial class OtlpProtobufReader
             return "missing required field 'time_unix_nano'";
         }
 
-        if (OtlpJsonReader.TooManyAttributes(attrs.Count) is { } total)
-        {
-            return total;
-        }
 
         if ((flags & NoRecordedValue) != 0)
         {

@@ -68,8 +68,9 @@ public static partial class OtlpProtobufReader
 
     private static void ResourceLogs(ReadOnlySpan<byte> message, ref int index, List<OtlpLogRecord> records, List<DropInError> errors)
     {
-        var resourceAttrs = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (!EmbeddedAttributes(message, 1, 1, resourceAttrs))
+        var resource = new LayeredAttributeDictionary();
+        var (malformed, refusal) = EmbeddedAttributes(message, 1, 1, resource);
+        if (malformed)
         {
             errors.Add(new DropInError(index++, "resource_logs: malformed resource"));
             return;
@@ -80,7 +81,7 @@ public static partial class OtlpProtobufReader
         {
             if (field == 2 && w.Expect(type, ProtoWireType.Len) && w.TryBytes(out var sl))
             {
-                ScopeLogs(sl, resourceAttrs, ref index, records, errors);
+                ScopeLogs(sl, resource, refusal, ref index, records, errors);
             }
             else if (field != 2)
             {
@@ -94,14 +95,22 @@ public static partial class OtlpProtobufReader
         }
     }
 
-    private static void ScopeLogs(ReadOnlySpan<byte> message, Dictionary<string, string> resourceAttrs, ref int index, List<OtlpLogRecord> records, List<DropInError> errors)
+    /// <summary>Reads one ScopeLogs; with <paramref name="refusal"/> (the resource is over a bound) every record is
+    /// rejected with it.</summary>
+    private static void ScopeLogs(
+        ReadOnlySpan<byte> message, LayeredAttributeDictionary resource, string? refusal, ref int index, List<OtlpLogRecord> records, List<DropInError> errors)
     {
-        // Over the bound, every record of the resource is rejected (LogRecord checks): nothing to copy.
-        var scopeAttrs = resourceAttrs.Count > OtlpJsonReader.MaxAttributes ? resourceAttrs : new Dictionary<string, string>(resourceAttrs, StringComparer.Ordinal);
-        if (scopeAttrs != resourceAttrs && !EmbeddedAttributes(message, 1, 3, scopeAttrs))
+        var scope = new LayeredAttributeDictionary(resource);
+        if (refusal is null)
         {
-            errors.Add(new DropInError(index++, "scope_logs: malformed scope"));
-            return;
+            var (malformed, scopeRefusal) = EmbeddedAttributes(message, 1, 3, scope);
+            if (malformed)
+            {
+                errors.Add(new DropInError(index++, "scope_logs: malformed scope"));
+                return;
+            }
+
+            refusal = scopeRefusal;
         }
 
         var w = new ProtoWire(message);
@@ -109,10 +118,12 @@ public static partial class OtlpProtobufReader
         {
             if (field == 2 && w.Expect(type, ProtoWireType.Len) && w.TryBytes(out var lr))
             {
-                var record = LogRecord(lr, index, scopeAttrs, out var error);
+                OtlpJsonReader.CheckRecordBudget(index, "log records");
+                string? error = null;
+                var record = refusal is null ? LogRecord(lr, index, scope, out error) : null;
                 if (record is null)
                 {
-                    errors.Add(new DropInError(index, error!));
+                    errors.Add(new DropInError(index, refusal ?? error!));
                 }
                 else
                 {
@@ -133,7 +144,7 @@ public static partial class OtlpProtobufReader
         }
     }
 
-    private static OtlpLogRecord? LogRecord(ReadOnlySpan<byte> message, int index, Dictionary<string, string> inherited, out string? error)
+    private static OtlpLogRecord? LogRecord(ReadOnlySpan<byte> message, int index, LayeredAttributeDictionary inherited, out string? error)
     {
         error = null;
         ulong time = 0, observed = 0, severity = 0;
@@ -191,19 +202,14 @@ public static partial class OtlpProtobufReader
             return null;
         }
 
-        if (OtlpJsonReader.TooManyAttributes(inherited.Count + attrs.Count) is { } tooMany)
-        {
-            error = tooMany;
-            return null;
-        }
-
-        var all = new Dictionary<string, string>(inherited, StringComparer.Ordinal);
+        var all = new LayeredAttributeDictionary(inherited);
         string? bodyText = null;
         if (body is not null)
         {
-            if (body.Kind == AnyKind.KvList)
+            if (body.Kind == AnyKind.KvList && body.FlattenInto("body.", all) is { } bodyRefusal)
             {
-                body.FlattenInto("body.", all);
+                error = bodyRefusal;
+                return null;
             }
 
             bodyText = body.Text();
@@ -211,13 +217,11 @@ public static partial class OtlpProtobufReader
 
         foreach (var (key, value) in attrs)
         {
-            value.FlattenAs(key, string.Empty, all);
-        }
-
-        if (OtlpJsonReader.TooManyAttributes(all.Count) is { } flattened)
-        {
-            error = flattened;
-            return null;
+            if (value.FlattenAs(key, string.Empty, all) is { } refusal)
+            {
+                error = refusal;
+                return null;
+            }
         }
 
         var nanos = time != 0 ? time : observed;
@@ -226,18 +230,23 @@ public static partial class OtlpProtobufReader
 
     /// <summary>Adds the attributes (field <paramref name="attributesField"/>) of the embedded message in field
     /// <paramref name="messageField"/> of <paramref name="message"/> (a Resource or an InstrumentationScope) to
-    /// <paramref name="into"/>. False when malformed.</summary>
-    private static bool EmbeddedAttributes(ReadOnlySpan<byte> message, int messageField, int attributesField, Dictionary<string, string> into)
+    /// <paramref name="into"/>: whether the bytes were malformed, and the reason when a key or the count is over its
+    /// bound.</summary>
+    internal static (bool Malformed, string? Refusal) EmbeddedAttributes(ReadOnlySpan<byte> message, int messageField, int attributesField, LayeredAttributeDictionary into)
     {
+        string? refusal = null;
         var w = new ProtoWire(message);
         while (w.TryReadTag(out var field, out var type))
         {
             if (field == messageField && type == ProtoWireType.Len && w.TryBytes(out var embedded))
             {
-                if (!Attributes(embedded, attributesField, into))
+                var (malformed, over) = Attributes(embedded, attributesField, into);
+                if (malformed)
                 {
-                    return false;
+                    return (true, null);
                 }
+
+                refusal ??= over;
             }
             else if (field != messageField || type != ProtoWireType.Len)
             {
@@ -245,12 +254,14 @@ public static partial class OtlpProtobufReader
             }
         }
 
-        return !w.Failed;
+        return (w.Failed, refusal);
     }
 
-    /// <summary>Flattens the repeated KeyValue field <paramref name="attributesField"/> of <paramref name="message"/>.</summary>
-    private static bool Attributes(ReadOnlySpan<byte> message, int attributesField, Dictionary<string, string> into)
+    /// <summary>Flattens the repeated KeyValue field <paramref name="attributesField"/> of <paramref name="message"/>;
+    /// stops adding at the first bound it meets (the reason is returned) but still checks the bytes.</summary>
+    private static (bool Malformed, string? Refusal) Attributes(ReadOnlySpan<byte> message, int attributesField, LayeredAttributeDictionary into)
     {
+        string? refusal = null;
         var w = new ProtoWire(message);
         while (w.TryReadTag(out var field, out var type))
         {
@@ -258,12 +269,12 @@ public static partial class OtlpProtobufReader
             {
                 if (!TryKeyValue(kv, 0, out var key, out var value) || value.Malformed)
                 {
-                    return false;
+                    return (true, null);
                 }
 
-                if (key is not null)
+                if (key is not null && refusal is null)
                 {
-                    value.FlattenAs(key, string.Empty, into);
+                    refusal = value.FlattenAs(key, string.Empty, into);
                 }
             }
             else if (field != attributesField || type != ProtoWireType.Len)
@@ -272,7 +283,7 @@ public static partial class OtlpProtobufReader
             }
         }
 
-        return !w.Failed;
+        return (w.Failed, refusal);
     }
 
     /// <summary>A KeyValue (key = 1, value = 2); false when malformed. A pair without a key is skipped

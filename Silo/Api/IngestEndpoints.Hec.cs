@@ -274,6 +274,11 @@ internal static partial class IngestEndpoints
             return ([], Results.Json(new Security.ErrorBody("too_large", $"the body is over Ingest:MaxBodyBytes ({limit} bytes)"),
                 Serialization.AnomalyJsonContext.Default.ErrorBody, statusCode: StatusCodes.Status413PayloadTooLarge));
         }
+        catch (InvalidDataException)
+        {
+            return ([], Results.Json(new Security.ErrorBody("bad_request", "the body is not valid gzip (Content-Encoding: gzip)"),
+                Serialization.AnomalyJsonContext.Default.ErrorBody, statusCode: StatusCodes.Status400BadRequest));
+        }
     }
 
     private static async Task<byte[]> ReadAllAsync(PipeReader reader, long limit, CancellationToken ct)

@@ -30,7 +30,16 @@ internal static partial class IngestEndpoints
             return refused;
         }
 
-        var read = protobuf ? OtlpProtobufReader.ReadLogs(body) : OtlpJsonReader.ReadLogs(body);
+        OtlpLogsResult read;
+        try
+        {
+            read = protobuf ? OtlpProtobufReader.ReadLogs(body) : OtlpJsonReader.ReadLogs(body);
+        }
+        catch (IngestLimitException ex)
+        {
+            return TooLarge(ex);
+        }
+
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var notAfter = now + (options.Value.MaxFutureSkewSeconds * 1000L);
         var letters = read.Errors.Select(e => Letter("otlp:logs", now, e)).ToList();
@@ -68,7 +77,16 @@ internal static partial class IngestEndpoints
             return refused;
         }
 
-        var read = protobuf ? OtlpProtobufReader.ReadGpuMetrics(body) : OtlpJsonReader.ReadGpuMetrics(body);
+        OtlpGpuResult read;
+        try
+        {
+            read = protobuf ? OtlpProtobufReader.ReadGpuMetrics(body) : OtlpJsonReader.ReadGpuMetrics(body);
+        }
+        catch (IngestLimitException ex)
+        {
+            return TooLarge(ex);
+        }
+
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var letters = read.Errors.Select(e => Letter("otlp:metrics", now, e)).ToList();
         using var events = new PooledList<EngineEvent>();
@@ -110,6 +128,10 @@ internal static partial class IngestEndpoints
             }, Serialization.AnomalyJsonContext.Default.DictionaryStringDictionaryStringObject);
         return Results.Text(json, "application/json", System.Text.Encoding.UTF8);
     }
+
+    /// <summary>A body over a per-body bound: refused whole, so the shipper splits it; nothing of it was taken.</summary>
+    private static IResult TooLarge(IngestLimitException ex) =>
+        Results.Json(new Security.ErrorBody("too_large", ex.Message), Serialization.AnomalyJsonContext.Default.ErrorBody, statusCode: ex.StatusCode);
 
     private static DeadLetter Letter(string source, long now, DropInError e) => new(0, now, source, e.Index + 1, e.Reason, []);
 

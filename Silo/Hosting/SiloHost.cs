@@ -166,7 +166,8 @@ public static partial class SiloHost
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<Receivers.OtlpMappingOptions>>().Value.ToMapping());
         services.AddSingleton(sp => new Receivers.ShipperGate(sp.GetRequiredService<Receivers.ReceiverStats>(), sp.GetRequiredService<Receivers.ShipperRateLimiter>()));
         services.AddSingleton(sp => new Receivers.ReceiverDispatcher(
-            sp.GetRequiredService<IGrainRuntime>(), sp.GetRequiredService<Receivers.ReceiverStats>(), sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<IGrainRuntime>(), sp.GetRequiredService<Receivers.ReceiverStats>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<Receivers.ReceiverDispatcher>>()));
         Receivers.Syslog.SyslogReceiverServiceCollectionExtensions.AddSyslogReceivers(services);
         Receivers.Flows.NetFlowServiceCollectionExtensions.AddNetFlowCollector(services);
     }

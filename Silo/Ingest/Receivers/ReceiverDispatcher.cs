@@ -6,9 +6,13 @@ namespace AnomalyZT.Silo.Receivers;
 
 /// <summary>Hands socket receivers' batches to the runtime. A stream receiver (TCP, TLS) waits until its batch is
 /// admitted, which stops it reading and pushes back on the sender through TCP flow control: nothing is lost. A datagram
-/// receiver cannot push back; it tries for a bounded time and reports the batch as refused (counted, never silent).</summary>
-public sealed class ReceiverDispatcher(IGrainRuntime runtime, ReceiverStats stats, TimeProvider time)
+/// receiver cannot push back; it tries for a bounded time and reports the batch as refused (counted, never silent).
+/// A runtime that throws (a store or broker failure) is treated like one that refuses: the batch is retried, never
+/// lost to an exception that would end the receiver's loop.</summary>
+public sealed partial class ReceiverDispatcher(IGrainRuntime runtime, ReceiverStats stats, TimeProvider time, ILogger<ReceiverDispatcher>? log = null)
 {
+    private readonly WarningGate _failureGate = new(time, TimeSpan.FromMinutes(1));
+
     private static readonly TimeSpan MinWait = TimeSpan.FromMilliseconds(20);
     private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(2);
 
@@ -36,6 +40,15 @@ public sealed class ReceiverDispatcher(IGrainRuntime runtime, ReceiverStats stat
             {
                 return false;
             }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                if (log is not null && _failureGate.TryEnter(out var suppressed))
+                {
+                    LogDispatchFailed(log, e, events.Length, suppressed);
+                }
+
+                result = new DispatchResult(false, 0, 0, MaxWait);
+            }
 
             if (result.Admitted)
             {
@@ -60,4 +73,8 @@ public sealed class ReceiverDispatcher(IGrainRuntime runtime, ReceiverStats stat
 
         return false;
     }
+
+    [LoggerMessage(EventId = 7301, Level = LogLevel.Error,
+        Message = "The runtime failed to take a batch of {Count} events; it is retried like a refused one ({Suppressed} more failures not logged)")]
+    private static partial void LogDispatchFailed(ILogger logger, Exception exception, int count, long suppressed);
 }

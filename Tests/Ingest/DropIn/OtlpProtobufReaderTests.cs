@@ -158,7 +158,7 @@ public sealed class OtlpProtobufReaderTests
         var read = OtlpProtobufReader.ReadLogs(body);
         Assert.Empty(read.Records);
         Assert.Equal(1000, read.Errors.Count);
-        Assert.Contains("at most 512", read.Errors[0].Reason, StringComparison.Ordinal);
+        Assert.Contains("more than 512 attributes", read.Errors[0].Reason, StringComparison.Ordinal);
 
         var json = "{\"resourceLogs\":[{\"resource\":{\"attributes\":["
             + string.Join(",", Enumerable.Range(0, OtlpJsonReader.MaxAttributes + 1).Select(i => "{\"key\":\"r" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\",\"value\":{\"stringValue\":\"v\"}}"))
@@ -166,6 +166,37 @@ public sealed class OtlpProtobufReaderTests
         var fromJson = OtlpJsonReader.ReadLogs(System.Text.Encoding.UTF8.GetBytes(json));
         Assert.Empty(fromJson.Records);
         Assert.Equal(1000, fromJson.Errors.Count);
+    }
+
+    [Fact]
+    public void ALongKeyUnderAWideKvlist_IsRefusedBeforeItIsJoined()
+    {
+        var members = new ProtoBuilder();
+        for (var i = 0; i < 1000; i++)
+        {
+            members.StringAttribute(1, "m" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), "v");
+        }
+
+        var record = new ProtoBuilder().Fixed64(1, Nanos)
+            .Message(6, new ProtoBuilder().String(1, new string('k', 300)).Message(2, new ProtoBuilder().Message(6, members)));
+        var body = new ProtoBuilder().Message(1, new ProtoBuilder().Message(2, new ProtoBuilder().Message(2, record))).ToArray();
+        var read = OtlpProtobufReader.ReadLogs(body);
+        Assert.Empty(read.Records);
+        Assert.Contains("longer than 256", Assert.Single(read.Errors).Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ABodyWithMoreRecordsThanTheBound_IsRefusedWhole()
+    {
+        var scope = new ProtoBuilder();
+        for (var i = 0; i <= OtlpJsonReader.MaxRecords; i++)
+        {
+            scope.Bytes(2, []); // an empty LogRecord: two bytes each
+        }
+
+        var body = new ProtoBuilder().Message(1, new ProtoBuilder().Message(2, scope)).ToArray();
+        var refused = Assert.Throws<AnomalyZT.Ingest.IngestLimitException>(() => OtlpProtobufReader.ReadLogs(body));
+        Assert.Equal(413, refused.StatusCode);
     }
 
     private static byte[] Mutate(byte[] seed, Random random)
