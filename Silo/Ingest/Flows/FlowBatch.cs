@@ -5,11 +5,16 @@ using AnomalyZT.Silo.State;
 
 namespace AnomalyZT.Silo.Receivers.Flows;
 
-/// <summary>Flows and dead letters waiting to be dispatched together, with how many flows each shipper and format
-/// contributed, so the outcome (accepted or refused) is counted where it came from. Reused after dispatch; the
-/// letters list is not, because the runtime keeps it.</summary>
+/// <summary>Flows and dead letters waiting to be dispatched together, with how many flows and letters each shipper
+/// and format contributed, so the outcome is counted where it came from: flows as accepted or refused, letters as
+/// rejected (stored as dead letters) or refused (not stored either). Reused after dispatch; the letters list is not,
+/// because the runtime keeps it.</summary>
 internal sealed class FlowBatch(int capacity)
 {
+    /// <summary>Dead letters one batch holds at most (each keeps up to 512 bytes of its datagram), so a source sending
+    /// only malformed datagrams fills batches as fast as one sending flows, and back-pressure bounds both alike.</summary>
+    public const int MaxLetters = 256;
+
     private EngineEvent[] _events = new EngineEvent[Math.Max(capacity, 64)];
     private Tally[] _tallies = new Tally[4];
     private int _tallyCount;
@@ -18,8 +23,15 @@ internal sealed class FlowBatch(int capacity)
     /// <summary>Flows held.</summary>
     public int Count { get; private set; }
 
+    /// <summary>Dead letters held.</summary>
+    public int LetterCount => _letters?.Count ?? 0;
+
     /// <summary>True when there is nothing to send.</summary>
     public bool IsEmpty => Count == 0 && _letters is null;
+
+    /// <summary>True when the batch must be sent: its flows and letters together reach <paramref name="maxBatch"/>,
+    /// or its letters reach <see cref="MaxLetters"/>.</summary>
+    public bool IsFull(int maxBatch) => Count + LetterCount >= maxBatch || LetterCount >= MaxLetters;
 
     /// <summary>The flows, as events.</summary>
     public ReadOnlyMemory<EngineEvent> Events => _events.AsMemory(0, Count);
@@ -35,6 +47,7 @@ internal sealed class FlowBatch(int capacity)
             (_letters ??= []).Add(letter);
         }
 
+        AddTally(shipper, format, flows.Count, letter is null ? 0 : 1);
         if (flows.Count == 0)
         {
             return;
@@ -50,11 +63,10 @@ internal sealed class FlowBatch(int capacity)
         {
             _events[Count++] = EngineEvent.From(flow);
         }
-
-        AddTally(shipper, format, flows.Count);
     }
 
-    /// <summary>Counts every shipper's flows as accepted or refused.</summary>
+    /// <summary>Counts every shipper's flows as accepted and its malformed datagrams as rejected when the batch was
+    /// admitted; both as refused when it was not (the dead letters of a refused batch are not stored).</summary>
     public void CountOutcome(ReceiverStats stats, string receiver, bool admitted)
     {
         for (var i = 0; i < _tallyCount; i++)
@@ -62,11 +74,11 @@ internal sealed class FlowBatch(int capacity)
             ref var t = ref _tallies[i];
             if (admitted)
             {
-                stats.Count(receiver, t.Shipper, t.Format, t.Flows);
+                stats.Count(receiver, t.Shipper, t.Format, t.Flows, rejected: t.Letters);
             }
             else
             {
-                stats.Count(receiver, t.Shipper, t.Format, 0, refused: t.Flows);
+                stats.Count(receiver, t.Shipper, t.Format, 0, refused: t.Flows + t.Letters);
             }
         }
     }
@@ -81,7 +93,7 @@ internal sealed class FlowBatch(int capacity)
         _letters = null;
     }
 
-    private void AddTally(string shipper, string format, int flows)
+    private void AddTally(string shipper, string format, int flows, int letters)
     {
         // Few shippers and formats per batch: a linear scan beats hashing (the names are usually the same instances).
         for (var i = 0; i < _tallyCount; i++)
@@ -90,6 +102,7 @@ internal sealed class FlowBatch(int capacity)
             if (string.Equals(t.Shipper, shipper, StringComparison.Ordinal) && string.Equals(t.Format, format, StringComparison.Ordinal))
             {
                 t.Flows += flows;
+                t.Letters += letters;
                 return;
             }
         }
@@ -99,7 +112,7 @@ internal sealed class FlowBatch(int capacity)
             Array.Resize(ref _tallies, _tallies.Length * 2);
         }
 
-        _tallies[_tallyCount++] = new Tally { Shipper = shipper, Format = format, Flows = flows };
+        _tallies[_tallyCount++] = new Tally { Shipper = shipper, Format = format, Flows = flows, Letters = letters };
     }
 
     private struct Tally
@@ -107,5 +120,6 @@ internal sealed class FlowBatch(int capacity)
         public string Shipper;
         public string Format;
         public long Flows;
+        public long Letters;
     }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Threading.Channels;
 
 namespace AnomalyZT.Silo.Receivers.Flows;
 
@@ -6,6 +7,9 @@ internal sealed partial class NetFlowCollector
 {
     // Batches come back here once dispatched; at most the channel's 4, the open one and the one in flight exist.
     private readonly ConcurrentQueue<FlowBatch> _free = new();
+
+    // Full batches that met the stop while waiting for room in the channel; the stop sends them.
+    private readonly ConcurrentQueue<FlowBatch> _unsent = new();
     private long _unknownSourceDatagrams;
     private long _refusedBatches;
     private long _kernelDropsSeen;
@@ -15,6 +19,8 @@ internal sealed partial class NetFlowCollector
     private readonly WarningGate _refusedLog;
     private readonly WarningGate _kernelLog;
     private readonly WarningGate _receiveErrorLog;
+    private readonly WarningGate _failedLog;
+    private readonly WarningGate _dispatchFailedLog;
 
     /// <summary>Datagrams dropped because their source is not in <see cref="NetFlowOptions.AllowedSources"/>.</summary>
     public long UnknownSourceDatagrams => Interlocked.Read(ref _unknownSourceDatagrams);
@@ -27,9 +33,10 @@ internal sealed partial class NetFlowCollector
     public long? KernelDrops => _kernelDrops?.Read();
 
     /// <summary>Sends the open batch every <see cref="NetFlowOptions.FlushInterval"/>, and warns when the kernel
-    /// dropped datagrams since the last look.</summary>
-    private async Task FlushLoopAsync(CancellationToken ct)
+    /// dropped datagrams since the last look. Ends when <paramref name="loops"/> is cancelled; cancels it if it fails.</summary>
+    private async Task FlushLoopAsync(CancellationTokenSource loops)
     {
+        var ct = loops.Token;
         using var timer = new PeriodicTimer(_options.FlushInterval, _time);
         try
         {
@@ -37,15 +44,54 @@ internal sealed partial class NetFlowCollector
             {
                 if (TakeCurrent() is { } due)
                 {
-                    await _ready.Writer.WriteAsync(due, CancellationToken.None).ConfigureAwait(false);
+                    await EnqueueAsync(due, ct).ConfigureAwait(false);
                 }
 
                 CheckKernelDrops();
             }
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // stopping
+        }
+        catch (Exception e)
+        {
+            LogLoopFailed("flush", e);
+            await loops.CancelAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Hands a full batch to the dispatch loop. Waits while the channel is full, but not past
+    /// <paramref name="ct"/>: a batch still waiting then is set aside for the stop to send. A batch the failed dispatch
+    /// loop can no longer take is counted as refused.</summary>
+    private async ValueTask EnqueueAsync(FlowBatch batch, CancellationToken ct)
+    {
+        try
+        {
+            await _ready.Writer.WriteAsync(batch, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            _unsent.Enqueue(batch);
+        }
+        catch (ChannelClosedException)
+        {
+            Abandon(batch);
+        }
+    }
+
+    /// <summary>At the stop, once nothing else writes: the batches set aside, then the open one.</summary>
+    private async Task SendRemainingAsync()
+    {
+        while (_unsent.TryDequeue(out var batch))
+        {
+            await EnqueueAsync(batch, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        if (TakeCurrent() is { } last)
+        {
+            await EnqueueAsync(last, CancellationToken.None).ConfigureAwait(false);
         }
     }
 
@@ -79,27 +125,69 @@ internal sealed partial class NetFlowCollector
         return full;
     }
 
-    private async Task DispatchLoopAsync()
+    /// <summary>Dispatches batches until the channel is completed. A batch whose dispatch throws is counted as
+    /// refused; if the loop itself fails it closes the channel (so no writer waits on it), counts what the channel
+    /// still held as refused, and cancels <paramref name="loops"/>.</summary>
+    private async Task DispatchLoopAsync(CancellationTokenSource loops)
     {
         await Task.Yield();
-        var stats = _dispatcher.Stats;
-        await foreach (var batch in _ready.Reader.ReadAllAsync().ConfigureAwait(false))
+        try
         {
-            // Not cancelled by the stop: GiveUpAfter bounds each batch, and stopping flushes what was received.
-            var admitted = await _dispatcher.DispatchAsync(batch.Events, batch.LettersOrEmpty, _options.GiveUpAfter, CancellationToken.None)
-                .ConfigureAwait(false);
-            batch.CountOutcome(stats, ReceiverName, admitted);
-            if (!admitted)
+            await foreach (var batch in _ready.Reader.ReadAllAsync().ConfigureAwait(false))
             {
-                Interlocked.Increment(ref _refusedBatches);
-                if (_refusedLog.TryEnter(out var suppressed))
-                {
-                    LogRefused(batch.Count, _options.GiveUpAfter, suppressed);
-                }
+                Settle(batch, await DispatchOneAsync(batch).ConfigureAwait(false), warn: true);
+            }
+        }
+        catch (Exception e)
+        {
+            LogLoopFailed("dispatch", e);
+            _ready.Writer.TryComplete(e);
+            while (_ready.Reader.TryRead(out var left))
+            {
+                Abandon(left);
             }
 
-            batch.Reset();
-            _free.Enqueue(batch);
+            await loops.CancelAsync().ConfigureAwait(false);
+            throw;
         }
+    }
+
+    private async ValueTask<bool> DispatchOneAsync(FlowBatch batch)
+    {
+        try
+        {
+            // Not cancelled by the stop: GiveUpAfter bounds each batch, and stopping flushes what was received.
+            return await _dispatcher.DispatchAsync(batch.Events, batch.LettersOrEmpty, _options.GiveUpAfter, CancellationToken.None)
+                .ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            if (_dispatchFailedLog.TryEnter(out var suppressed))
+            {
+                LogDispatchFailed(e, batch.Count, batch.LetterCount, suppressed);
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>A batch the dispatch loop will never take (it failed, which was logged): counted as refused.</summary>
+    private void Abandon(FlowBatch batch) => Settle(batch, admitted: false, warn: false);
+
+    /// <summary>Counts the batch's outcome and returns it to the free list.</summary>
+    private void Settle(FlowBatch batch, bool admitted, bool warn)
+    {
+        batch.CountOutcome(_dispatcher.Stats, ReceiverName, admitted);
+        if (!admitted)
+        {
+            Interlocked.Increment(ref _refusedBatches);
+            if (warn && _refusedLog.TryEnter(out var suppressed))
+            {
+                LogRefused(batch.Count, batch.LetterCount, _options.GiveUpAfter, suppressed);
+            }
+        }
+
+        batch.Reset();
+        _free.Enqueue(batch);
     }
 }

@@ -24,8 +24,8 @@ internal sealed partial class NetFlowCollector
     private partial void LogLimited(string shipper, long flows, long suppressed);
 
     [LoggerMessage(EventId = 7405, Level = LogLevel.Warning,
-        Message = "The engine's queues stayed full for {GiveUpAfter}: {Flows} NetFlow flows refused ({Suppressed} more batches since the last warning)")]
-    private partial void LogRefused(int flows, TimeSpan giveUpAfter, long suppressed);
+        Message = "The engine's queues stayed full for {GiveUpAfter}: {Flows} NetFlow flows and {Letters} dead letters refused ({Suppressed} more batches since the last warning)")]
+    private partial void LogRefused(int flows, int letters, TimeSpan giveUpAfter, long suppressed);
 
     [LoggerMessage(EventId = 7406, Level = LogLevel.Warning,
         Message = "The kernel dropped {New} NetFlow datagrams ({Total} in all) because the socket's receive buffer was full; "
@@ -38,6 +38,18 @@ internal sealed partial class NetFlowCollector
     [LoggerMessage(EventId = 7408, Level = LogLevel.Information,
         Message = "NetFlow collector stopped: {Accepted} datagrams decoded, {Rejected} malformed, {UnknownSource} from unknown sources, {Flows} flows")]
     private partial void LogStopped(long accepted, long rejected, long unknownSource, long flows);
+
+    [LoggerMessage(EventId = 7409, Level = LogLevel.Error,
+        Message = "The NetFlow {Loop} loop failed; the collector stops after sending what it received")]
+    private partial void LogLoopFailed(string loop, Exception exception);
+
+    [LoggerMessage(EventId = 7410, Level = LogLevel.Warning,
+        Message = "Handling a NetFlow datagram failed; it is counted as rejected and the collector listens on ({Suppressed} more since the last warning)")]
+    private partial void LogDatagramFailed(Exception exception, long suppressed);
+
+    [LoggerMessage(EventId = 7411, Level = LogLevel.Error,
+        Message = "Dispatching a NetFlow batch failed: {Flows} flows and {Letters} dead letters counted as refused ({Suppressed} more since the last error)")]
+    private partial void LogDispatchFailed(Exception exception, int flows, int letters, long suppressed);
 
     /// <summary>Observable instruments on the silo meter, read from the decoder's totals when collected.</summary>
     private void CreateInstruments(Meter meter)

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using AnomalyZT.Grains.Interfaces;
 using AnomalyZT.Ingest.Flows;
@@ -13,9 +14,12 @@ namespace AnomalyZT.Silo.Receivers.Flows;
 /// <summary>The NetFlow v5 / v9 / IPFIX collector: one UDP socket read by one loop with one pooled buffer and one
 /// <see cref="FlowPacketDecoder"/> (templates keyed by exporter address and observation domain). A datagram from a
 /// source outside <see cref="NetFlowOptions.AllowedSources"/> is dropped and counted as rejected under
-/// <see cref="UnknownSource"/>; a malformed one becomes a dead letter. Flows are held to the shipper's rate limit,
-/// batched, and handed to the runtime by a second loop, so receiving goes on while a batch waits for room; a batch
-/// still refused after <see cref="NetFlowOptions.GiveUpAfter"/> is counted as refused (UDP cannot push back).</summary>
+/// <see cref="UnknownSource"/>; a malformed one becomes a dead letter, counted as rejected once its batch is stored.
+/// Flows are held to the shipper's rate limit, batched with the dead letters, and handed to the runtime by a second
+/// loop, so receiving goes on while a batch waits for room; a batch still refused after
+/// <see cref="NetFlowOptions.GiveUpAfter"/> is counted as refused, flows and letters alike (UDP cannot push back).
+/// A datagram whose handling throws is counted as rejected and the loop goes on; a loop that fails is logged as an
+/// error, stops the other two, and fails the service once what was received has been sent.</summary>
 internal sealed partial class NetFlowCollector : BackgroundService
 {
     /// <summary>Receiver name in <c>/v1/receivers</c> and metrics.</summary>
@@ -67,6 +71,8 @@ internal sealed partial class NetFlowCollector : BackgroundService
         _refusedLog = new WarningGate(time, WarningInterval);
         _kernelLog = new WarningGate(time, WarningInterval);
         _receiveErrorLog = new WarningGate(time, WarningInterval);
+        _failedLog = new WarningGate(time, WarningInterval);
+        _dispatchFailedLog = new WarningGate(time, WarningInterval);
         _ownMeter = meters is null ? new Meter(Runtime.RuntimeMetrics.Name) : null;
         CreateInstruments(meters?.Create(Runtime.RuntimeMetrics.Name) ?? _ownMeter!);
     }
@@ -111,28 +117,36 @@ internal sealed partial class NetFlowCollector : BackgroundService
             return;
         }
 
-        var dispatching = DispatchLoopAsync();
-        var flushing = FlushLoopAsync(stoppingToken);
+        // Cancelled by the stop or by a loop that failed, so no loop outlives the others.
+        using var loops = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var dispatching = DispatchLoopAsync(loops);
+        var flushing = FlushLoopAsync(loops);
+        ExceptionDispatchInfo? failed = null;
         try
         {
-            await ReceiveLoopAsync(socket, exporters, stoppingToken).ConfigureAwait(false);
+            await ReceiveLoopAsync(socket, exporters, loops.Token).ConfigureAwait(false);
         }
-        finally
+        catch (Exception e)
         {
-            // Graceful stop: no more datagrams, then the open batch goes out like any other (bounded by GiveUpAfter).
-            socket.Dispose();
-            await flushing.ConfigureAwait(false);
-            if (TakeCurrent() is { } last)
-            {
-                await _ready.Writer.WriteAsync(last, CancellationToken.None).ConfigureAwait(false);
-            }
-
-            _ready.Writer.Complete();
-            await dispatching.ConfigureAwait(false);
-            var totals = _decoder.Totals;
-            var unknown = UnknownSourceDatagrams;
-            LogStopped(totals.DatagramsAccepted, totals.DatagramsRejected, unknown, totals.Flows);
+            LogLoopFailed("receive", e);
+            failed = ExceptionDispatchInfo.Capture(e);
         }
+
+        // Graceful stop: no more datagrams, then the batches set aside and the open one go out like any other
+        // (bounded by GiveUpAfter each; a dispatch loop that failed closed the channel, so nothing waits on it).
+        await loops.CancelAsync().ConfigureAwait(false);
+        socket.Dispose();
+        await flushing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await SendRemainingAsync().ConfigureAwait(false);
+        _ready.Writer.TryComplete();
+        await dispatching.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        var totals = _decoder.Totals;
+        LogStopped(totals.DatagramsAccepted, totals.DatagramsRejected, UnknownSourceDatagrams, totals.Flows);
+
+        // A loop that failed (logged as it did) fails the service, so the host sees it.
+        failed?.Throw();
+        await flushing.ConfigureAwait(false);
+        await dispatching.ConfigureAwait(false);
     }
 
     private static Socket Bind(IPAddress address, int port, int receiveBufferBytes)
@@ -190,10 +204,25 @@ internal sealed partial class NetFlowCollector : BackgroundService
                     continue;
                 }
 
-                if (OnDatagram(buffer.AsSpan(0, length), exporters.Resolve(peer), flows) is { } full)
+                FlowBatch? full;
+                Exporter? exporter = null;
+                try
                 {
-                    // Waits only while the dispatcher holds 4 batches; each leaves within GiveUpAfter.
-                    await _ready.Writer.WriteAsync(full, CancellationToken.None).ConfigureAwait(false);
+                    exporter = exporters.Resolve(peer);
+                    full = OnDatagram(buffer.AsSpan(0, length), exporter, flows);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // A decoder bug or a datagram no check foresaw: that datagram's problem, not the listener's.
+                    OnDatagramFailed(buffer.AsSpan(0, length), exporter?.Shipper, e);
+                    continue;
+                }
+
+                if (full is not null)
+                {
+                    // Waits only while the dispatcher holds 4 batches (each leaves within GiveUpAfter), and never
+                    // past the stop: a batch still waiting then is sent by the stop.
+                    await EnqueueAsync(full, ct).ConfigureAwait(false);
                 }
             }
         }
@@ -224,10 +253,10 @@ internal sealed partial class NetFlowCollector : BackgroundService
         var result = _decoder.Decode(datagram, exporter.Address, flows);
         var counters = result.Counters;
         DeadLetter? letter = null;
-        long rejected = 0, limited = 0;
+        long limited = 0;
         if (result.Reason is { } reason)
         {
-            rejected = 1;
+            // Counted with its batch: rejected once the letter is stored, refused if the batch is not.
             var detail = $"exporter {exporter.Address} ({shipper}): {reason}";
             letter = new DeadLetter(0, _time.GetUtcNow().ToUnixTimeMilliseconds(), DeadLetterSource, 0, detail,
                 datagram[..Math.Min(datagram.Length, MaxLetterPayloadBytes)].ToArray());
@@ -249,9 +278,9 @@ internal sealed partial class NetFlowCollector : BackgroundService
 
         // Options records and records without addresses are read but give no flow; dropped sets never will.
         var ignored = counters.RecordsSkipped + counters.SetsDropped;
-        if (rejected + limited + ignored > 0)
+        if (limited + ignored > 0)
         {
-            stats.Count(ReceiverName, shipper, format, 0, rejected, limited, ignored: ignored);
+            stats.Count(ReceiverName, shipper, format, 0, limited: limited, ignored: ignored);
         }
 
         if (flows.Count == 0 && letter is null)
@@ -262,7 +291,18 @@ internal sealed partial class NetFlowCollector : BackgroundService
         lock (_gate)
         {
             _current.Add(flows, shipper, format, letter);
-            return _current.Count >= _options.MaxBatch ? Swap() : null;
+            return _current.IsFull(_options.MaxBatch) ? Swap() : null;
+        }
+    }
+
+    /// <summary>Counts a datagram whose handling threw as rejected (it has no dead letter: nothing says what is wrong
+    /// with it) and warns at most once a minute.</summary>
+    private void OnDatagramFailed(ReadOnlySpan<byte> datagram, string? shipper, Exception e)
+    {
+        _dispatcher.Stats.Count(ReceiverName, shipper ?? UnknownSource, FormatOf(datagram), 0, rejected: 1);
+        if (_failedLog.TryEnter(out var suppressed))
+        {
+            LogDatagramFailed(e, suppressed);
         }
     }
 

@@ -28,8 +28,8 @@ public sealed class NetFlowOptions
     /// <c>net.core.rmem_max</c>; the size granted is logged at start.</summary>
     public int ReceiveBufferBytes { get; set; } = 4 << 20;
 
-    /// <summary>Flows per dispatched batch (default 4096); a batch is sent when it reaches this or
-    /// <see cref="FlushInterval"/> after its first flow.</summary>
+    /// <summary>Flows and dead letters per dispatched batch (default 4096); a batch is sent when it reaches this, when
+    /// it holds <see cref="FlowBatch.MaxLetters"/> dead letters, or <see cref="FlushInterval"/> after its first flow.</summary>
     public int MaxBatch { get; set; } = 4096;
 
     /// <summary>Longest a decoded flow waits before its batch is dispatched (default 0.5 s).</summary>

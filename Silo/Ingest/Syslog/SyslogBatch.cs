@@ -106,8 +106,9 @@ internal sealed class SyslogBatch
     }
 
     /// <summary>Dispatches what is pending, waits for rate limit and admission as the protocol allows, counts the
-    /// outcome and empties the batch. Stream listeners pass <paramref name="giveUpAfter"/> null: wait (push back)
-    /// until admitted. Returns false when the batch was refused (given up or cancelled).</summary>
+    /// outcome and empties the batch (only once the dispatch returned: one that throws leaves the batch as it was).
+    /// Stream listeners pass <paramref name="giveUpAfter"/> null: wait (push back) until admitted. Returns false when
+    /// the batch was refused (given up or cancelled).</summary>
     public async ValueTask<bool> DispatchAsync(TimeSpan? giveUpAfter, CancellationToken ct)
     {
         if (!HasPending)
@@ -127,10 +128,13 @@ internal sealed class SyslogBatch
                 }
             }
 
+            // Nothing is cleared before the dispatch returns: if it throws, the batch (dead letters included) stays
+            // pending and the next dispatch sends it whole.
             IReadOnlyList<DeadLetter> letters = _letters is { Count: > 0 } l ? l : [];
-            _letters = null;
             admitted = await _listener.Dispatcher.DispatchAsync(_events.AsMemory(0, _eventCount), letters, giveUpAfter, ct).ConfigureAwait(false);
         }
+
+        _letters = null;
 
         for (var f = 0; f < FormatCount; f++)
         {

@@ -2,8 +2,6 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
-using System.Security.Authentication;
-using System.Security.Cryptography.X509Certificates;
 using AnomalyZT.Ingest.Syslog;
 
 namespace AnomalyZT.Silo.Receivers.Syslog;
@@ -11,13 +9,16 @@ namespace AnomalyZT.Silo.Receivers.Syslog;
 /// <summary>TCP and TLS: accept loop and one reader per connection.</summary>
 internal sealed partial class SyslogListener
 {
-    private static readonly TimeSpan MaxHandshakeTime = TimeSpan.FromSeconds(30);
+    /// <summary>Most open connections from one address (Tcp, Tls), so that one host, authenticated or not, cannot
+    /// hold every <see cref="SyslogListenerOptions.MaxConnections"/> slot. More are closed at once and counted as
+    /// refused under <see cref="ConnectionLimit"/>.</summary>
+    public const int MaxConnectionsPerAddress = 32;
 
     private readonly HashSet<Connection> _open = [];
+    private readonly Dictionary<IPAddress, int> _openByAddress = [];
 
     private async Task AcceptAsync(CancellationToken stop, CancellationToken abort)
     {
-        var tls = Options.Protocol == SyslogProtocol.Tls ? TlsOptions() : null;
         while (!stop.IsCancellationRequested)
         {
             Socket socket;
@@ -35,32 +36,14 @@ internal sealed partial class SyslogListener
                 continue;
             }
 
-            var connection = new Connection();
-            lock (_open)
+            var peer = ((IPEndPoint)socket.RemoteEndPoint!).Address;
+            if (TryTrack(peer) is not { } connection)
             {
-                if (_open.Count >= Options.MaxConnections)
-                {
-                    connection = null;
-                }
-                else
-                {
-                    _open.Add(connection);
-                }
-            }
-
-            if (connection is null)
-            {
-                Stats.Count(Receiver, ConnectionLimit, "syslog", 0, refused: 1);
-                if (_limitGate.TryEnter(out var suppressed))
-                {
-                    LogConnectionLimit(Options.Name, Options.MaxConnections, suppressed);
-                }
-
                 socket.Dispose();
                 continue;
             }
 
-            connection.Task = ServeTrackedAsync(connection, socket, tls, stop, abort);
+            connection.Task = ServeTrackedAsync(connection, socket, stop, abort);
         }
 
         Task[] running;
@@ -72,12 +55,52 @@ internal sealed partial class SyslogListener
         await Task.WhenAll(running).ConfigureAwait(false);
     }
 
-    private async Task ServeTrackedAsync(Connection connection, Socket socket, SslServerAuthenticationOptions? tls, CancellationToken stop, CancellationToken abort)
+    /// <summary>Tracks a new connection from <paramref name="peer"/>, or counts and (rate-limited) logs it and returns
+    /// null when it is over <see cref="SyslogListenerOptions.MaxConnections"/> or <see cref="MaxConnectionsPerAddress"/>.</summary>
+    private Connection? TryTrack(IPAddress peer)
+    {
+        int fromPeer;
+        lock (_open)
+        {
+            if (_open.Count < Options.MaxConnections)
+            {
+                _openByAddress.TryGetValue(peer, out fromPeer);
+                if (fromPeer < MaxConnectionsPerAddress)
+                {
+                    var connection = new Connection(peer);
+                    _open.Add(connection);
+                    _openByAddress[peer] = fromPeer + 1;
+                    return connection;
+                }
+            }
+            else
+            {
+                fromPeer = -1;
+            }
+        }
+
+        Stats.Count(Receiver, ConnectionLimit, "syslog", 0, refused: 1);
+        if (fromPeer < 0)
+        {
+            if (_limitGate.TryEnter(out var suppressed))
+            {
+                LogConnectionLimit(Options.Name, Options.MaxConnections, suppressed);
+            }
+        }
+        else if (_addressLimitGate.TryEnter(out var suppressed))
+        {
+            LogAddressConnectionLimit(Options.Name, MaxConnectionsPerAddress, peer, suppressed);
+        }
+
+        return null;
+    }
+
+    private async Task ServeTrackedAsync(Connection connection, Socket socket, CancellationToken stop, CancellationToken abort)
     {
         await Task.Yield();
         try
         {
-            await ServeAsync(socket, tls, stop, abort).ConfigureAwait(false);
+            await ServeAsync(socket, connection.Peer, stop, abort).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -88,13 +111,20 @@ internal sealed partial class SyslogListener
             lock (_open)
             {
                 _open.Remove(connection);
+                if (_openByAddress.TryGetValue(connection.Peer, out var fromPeer) && fromPeer > 1)
+                {
+                    _openByAddress[connection.Peer] = fromPeer - 1;
+                }
+                else
+                {
+                    _openByAddress.Remove(connection.Peer);
+                }
             }
         }
     }
 
-    private async Task ServeAsync(Socket socket, SslServerAuthenticationOptions? tls, CancellationToken stop, CancellationToken abort)
+    private async Task ServeAsync(Socket socket, IPAddress peer, CancellationToken stop, CancellationToken abort)
     {
-        var peer = ((IPEndPoint)socket.RemoteEndPoint!).Address;
         var shipper = Allowlist.Count > 0 ? Allowlist.Match(peer) : null;
         if (shipper is null && (Options.Protocol == SyslogProtocol.Tcp || Allowlist.Count > 0))
         {
@@ -104,69 +134,27 @@ internal sealed partial class SyslogListener
         }
 
         socket.NoDelay = true;
-        Stream stream = new NetworkStream(socket, ownsSocket: true);
-        await using (stream.ConfigureAwait(false))
+        var network = new NetworkStream(socket, ownsSocket: true);
+        await using (network.ConfigureAwait(false))
         {
-            if (tls is not null)
+            if (Options.Protocol != SyslogProtocol.Tls)
             {
-                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-                stream = ssl;
-                shipper = await AuthenticateAsync(ssl, tls, peer, stop).ConfigureAwait(false);
-                if (shipper is null)
+                await ReadAsync(socket, network, new SyslogBatch(this, shipper!), stop, abort).ConfigureAwait(false);
+                return;
+            }
+
+            // Its own using: disposing the SslStream frees its native TLS state (on a refused handshake too); it also
+            // closes the NetworkStream, which the outer using then closes again harmlessly.
+            var ssl = new SslStream(network, leaveInnerStreamOpen: false);
+            await using (ssl.ConfigureAwait(false))
+            {
+                shipper = await AuthenticateAsync(ssl, peer, stop).ConfigureAwait(false);
+                if (shipper is not null)
                 {
-                    return;
+                    await ReadAsync(socket, ssl, new SyslogBatch(this, shipper), stop, abort).ConfigureAwait(false);
                 }
             }
-
-            await ReadAsync(socket, stream, new SyslogBatch(this, shipper!), stop, abort).ConfigureAwait(false);
         }
-    }
-
-    /// <summary>The TLS handshake; returns the shipper named by the client certificate, or null when refused.</summary>
-    private async Task<string?> AuthenticateAsync(SslStream ssl, SslServerAuthenticationOptions tls, IPAddress peer, CancellationToken stop)
-    {
-        using var timeout = new CancellationTokenSource(Options.IdleTimeout < MaxHandshakeTime ? Options.IdleTimeout : MaxHandshakeTime, Time);
-        using var stopping = stop.Register(static s => ((CancellationTokenSource)s!).Cancel(), timeout);
-        string reason;
-        try
-        {
-            await ssl.AuthenticateAsServerAsync(tls, timeout.Token).ConfigureAwait(false);
-            if (ssl.RemoteCertificate is X509Certificate2 certificate)
-            {
-                var cn = certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
-                if (!string.IsNullOrEmpty(cn))
-                {
-                    return Options.Tls.ClientNames.TryGetValue(cn, out var name) ? name : cn;
-                }
-            }
-
-            reason = "the client certificate has no subject CN";
-        }
-        catch (AuthenticationException e)
-        {
-            reason = e.Message;
-        }
-        catch (IOException e)
-        {
-            reason = e.Message;
-        }
-        catch (OperationCanceledException)
-        {
-            if (stop.IsCancellationRequested)
-            {
-                return null;
-            }
-
-            reason = "no TLS handshake within the time limit";
-        }
-
-        Stats.Count(Receiver, Unauthenticated, "syslog", 0, rejected: 1);
-        if (_tlsGate.TryEnter(out var suppressed))
-        {
-            LogTlsRefused(Options.Name, peer, reason, suppressed);
-        }
-
-        return null;
     }
 
     /// <summary>Frames, parses and dispatches until the peer closes, goes idle or the listener stops. A batch is
@@ -176,24 +164,27 @@ internal sealed partial class SyslogListener
     {
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 4096, leaveOpen: true));
         var framing = new SyslogFraming(Options.MaxMessageBytes);
-        using var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, Time);
-        using var stopping = stop.Register(static s => ((CancellationTokenSource)s!).Cancel(), idle);
+
+        // The idle timer runs only while a read waits: it is disarmed while a batch waits for the rate limit or for
+        // admission (which can take longer than the idle timeout), else the next read would be cancelled at once and
+        // the bytes the kernel has already acknowledged would be lost.
+        using var idle = new SyslogIdleTimer(Time, Options.IdleTimeout, stop);
         long number = 0;
         try
         {
             while (true)
             {
-                idle.CancelAfter(Options.IdleTimeout);
                 ReadResult result;
                 try
                 {
-                    result = await reader.ReadAsync(idle.Token).ConfigureAwait(false);
+                    result = await reader.ReadAsync(idle.Arm()).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is OperationCanceledException or IOException)
                 {
                     break; // idle, stopping, or the peer reset the connection
                 }
 
+                idle.Disarm();
                 var buffer = result.Buffer;
                 while (framing.TryRead(ref buffer, result.IsCompleted, out var frame))
                 {
@@ -244,8 +235,10 @@ internal sealed partial class SyslogListener
         }
     }
 
-    private sealed class Connection
+    private sealed class Connection(IPAddress peer)
     {
+        public IPAddress Peer { get; } = peer;
+
         public Task Task { get; set; } = Task.CompletedTask;
     }
 }

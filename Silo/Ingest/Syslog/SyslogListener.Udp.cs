@@ -50,7 +50,7 @@ internal sealed partial class SyslogListener
                     }
                 }
 
-                if (lastShipper is { } shipper && Take(shipper, buffer.AsSpan(0, received), batches) is { IsFull: true } full)
+                if (lastShipper is { } shipper && TakeGuarded(shipper, buffer.AsSpan(0, received), batches) is { IsFull: true } full)
                 {
                     await DispatchDatagramsAsync(full, abort).ConfigureAwait(false);
                 }
@@ -91,6 +91,26 @@ internal sealed partial class SyslogListener
         }
     }
 
+    /// <summary><see cref="Take"/>, but a datagram whose handling throws (a parser or mapper bug) is counted as rejected
+    /// and logged (rate-limited, without its bytes) instead of ending the loop.</summary>
+    private SyslogBatch? TakeGuarded(string shipper, ReadOnlySpan<byte> datagram, Dictionary<string, SyslogBatch> batches)
+    {
+        try
+        {
+            return Take(shipper, datagram, batches);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Stats.Count(Receiver, shipper, "syslog", 0, rejected: 1);
+            if (_datagramFailureGate.TryEnter(out var suppressed))
+            {
+                LogDatagramFailed(e, Options.Name, suppressed);
+            }
+
+            return null;
+        }
+    }
+
     /// <summary>Adds one datagram to its shipper's batch (or counts it as limited); returns the batch, or null.</summary>
     private SyslogBatch? Take(string shipper, ReadOnlySpan<byte> datagram, Dictionary<string, SyslogBatch> batches)
     {
@@ -103,6 +123,12 @@ internal sealed partial class SyslogListener
         if (!batches.TryGetValue(shipper, out var batch))
         {
             batches[shipper] = batch = new SyslogBatch(this, shipper);
+        }
+        else if (batch.IsFull)
+        {
+            // still full because its dispatch failed: it is retried, this datagram cannot be held
+            Stats.Count(Receiver, shipper, "syslog", 0, refused: 1);
+            return batch;
         }
 
         if (datagram.Length > Options.MaxMessageBytes)
@@ -125,7 +151,24 @@ internal sealed partial class SyslogListener
         }
 
         var records = batch.Records;
-        if (!await batch.DispatchAsync(DatagramGiveUp, abort).ConfigureAwait(false) && _refusedGate.TryEnter(out var suppressed))
+        bool admitted;
+        try
+        {
+            admitted = await batch.DispatchAsync(DatagramGiveUp, abort).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // the batch stays pending (SyslogBatch clears it only after a dispatch returns) and is tried again at the
+            // next flush; its datagrams are counted then
+            if (_datagramFailureGate.TryEnter(out var failures))
+            {
+                LogDatagramFailed(e, Options.Name, failures);
+            }
+
+            return;
+        }
+
+        if (!admitted && _refusedGate.TryEnter(out var suppressed))
         {
             LogDatagramsRefused(Options.Name, records, DatagramGiveUp, suppressed);
         }

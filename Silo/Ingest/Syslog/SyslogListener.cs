@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
-using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 
 namespace AnomalyZT.Silo.Receivers.Syslog;
@@ -17,7 +16,8 @@ internal sealed partial class SyslogListener : IDisposable
     /// <summary>Shipper name under which TLS connections without a valid client certificate are counted.</summary>
     public const string Unauthenticated = "unauthenticated";
 
-    /// <summary>Shipper name under which connections over <see cref="SyslogListenerOptions.MaxConnections"/> are counted.</summary>
+    /// <summary>Shipper name under which connections over <see cref="SyslogListenerOptions.MaxConnections"/> or
+    /// <see cref="MaxConnectionsPerAddress"/> are counted.</summary>
     public const string ConnectionLimit = "connection-limit";
 
     private static readonly TimeSpan WarningInterval = TimeSpan.FromSeconds(10);
@@ -31,8 +31,11 @@ internal sealed partial class SyslogListener : IDisposable
     private readonly UdpKernelDrops? _kernelDrops;
     private readonly WarningGate? _kernelGate;
     private long _kernelDropsSeen;
+    private readonly WarningGate _addressLimitGate;
+    private readonly WarningGate _datagramFailureGate;
     private readonly X509Certificate2? _serverCertificate;
     private readonly X509Certificate2Collection? _clientCa;
+    private readonly SslStreamCertificateContext? _serverContext;
 
     public SyslogListener(SyslogListenerOptions options, SyslogReceiverOptions global, ReceiverDispatcher dispatcher, ShipperRateLimiter limiter,
         TimeProvider time, ILogger log)
@@ -54,9 +57,12 @@ internal sealed partial class SyslogListener : IDisposable
         _tlsGate = new WarningGate(time, WarningInterval);
         _refusedGate = new WarningGate(time, WarningInterval);
         _limitGate = new WarningGate(time, WarningInterval);
+        _addressLimitGate = new WarningGate(time, WarningInterval);
+        _datagramFailureGate = new WarningGate(time, WarningInterval);
         if (options.Protocol == SyslogProtocol.Tls)
         {
             (_serverCertificate, _clientCa) = LoadCertificates(options);
+            _serverContext = SslStreamCertificateContext.Create(_serverCertificate, additionalCertificates: null, offline: true);
         }
 
         var address = IPAddress.Parse(options.Address);
@@ -139,62 +145,6 @@ internal sealed partial class SyslogListener : IDisposable
         {
             LogUnknownSource(Options.Name, peer, suppressed);
         }
-    }
-
-    private SslServerAuthenticationOptions TlsOptions() => new()
-    {
-        ServerCertificateContext = SslStreamCertificateContext.Create(_serverCertificate!, additionalCertificates: null, offline: true),
-        ClientCertificateRequired = true,
-        EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-        CertificateChainPolicy = ClientChainPolicy(),
-        RemoteCertificateValidationCallback = static (_, certificate, _, errors) => certificate is not null && errors == SslPolicyErrors.None,
-    };
-
-    private X509ChainPolicy ClientChainPolicy()
-    {
-        var policy = new X509ChainPolicy
-        {
-            TrustMode = X509ChainTrustMode.CustomRootTrust,
-            RevocationMode = X509RevocationMode.NoCheck,
-            VerificationTimeIgnored = false,
-        };
-        policy.CustomTrustStore.AddRange(_clientCa!);
-        policy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.2")); // TLS client authentication
-        return policy;
-    }
-
-    private static (X509Certificate2 Server, X509Certificate2Collection ClientCa) LoadCertificates(SyslogListenerOptions options)
-    {
-        var key = $"{SyslogReceiverOptions.SectionName}:Listeners:{options.Name}:Tls";
-        X509Certificate2 server;
-        try
-        {
-            server = X509Certificate2.CreateFromPemFile(options.Tls.CertificateFile, options.Tls.KeyFile);
-        }
-        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or ArgumentException)
-        {
-            throw new InvalidOperationException($"{key}:CertificateFile and KeyFile could not be loaded as a PEM certificate and its unencrypted key: {e.Message}", e);
-        }
-
-        var ca = new X509Certificate2Collection();
-        try
-        {
-            ca.ImportFromPemFile(options.Tls.ClientCaFile);
-        }
-        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException)
-        {
-            server.Dispose();
-            throw new InvalidOperationException($"{key}:ClientCaFile could not be loaded as PEM certificates: {e.Message}", e);
-        }
-
-        if (ca.Count == 0)
-        {
-            server.Dispose();
-            throw new InvalidOperationException($"{key}:ClientCaFile holds no certificate; it must hold the CA that signs client certificates");
-        }
-
-        return (server, ca);
     }
 
     private static void TryEnlargeReceiveBuffer(Socket socket)

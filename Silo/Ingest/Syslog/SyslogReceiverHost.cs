@@ -44,7 +44,7 @@ internal sealed partial class SyslogReceiverHost(
 
         foreach (var listener in _listeners.Values)
         {
-            _loops.Add(Task.Run(() => listener.RunAsync(_stop.Token, _abort.Token), CancellationToken.None));
+            _loops.Add(RunLoggedAsync(listener));
         }
 
         return Task.CompletedTask;
@@ -72,6 +72,19 @@ internal sealed partial class SyslogReceiverHost(
         _abort.Dispose();
     }
 
+    /// <summary>Runs one listener's loop; an exception that ends it is logged, not left in a task nobody observes.</summary>
+    private async Task RunLoggedAsync(SyslogListener listener)
+    {
+        try
+        {
+            await Task.Run(() => listener.RunAsync(_stop.Token, _abort.Token), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogListenerFailed(e, listener.Options.Name);
+        }
+    }
+
     private void DisposeListeners()
     {
         foreach (var listener in _listeners.Values)
@@ -82,6 +95,9 @@ internal sealed partial class SyslogReceiverHost(
 
     [LoggerMessage(EventId = 7501, Level = LogLevel.Information, Message = "Syslog listener {Listener} ({Protocol}) listening on {EndPoint}")]
     private partial void LogListening(string listener, SyslogProtocol protocol, IPEndPoint endPoint);
+
+    [LoggerMessage(EventId = 7511, Level = LogLevel.Error, Message = "Syslog listener {Listener} stopped after a failure; it no longer receives")]
+    private partial void LogListenerFailed(Exception exception, string listener);
 }
 
 /// <summary>Registers the syslog network receivers.</summary>

@@ -69,7 +69,8 @@ public sealed class SyslogListenerOptions
     /// <summary>Largest message in bytes, framing excluded (default 64 KiB); longer ones are dead-lettered.</summary>
     public int MaxMessageBytes { get; set; } = DefaultMaxMessageBytes;
 
-    /// <summary>Most open connections (Tcp, Tls; default 256); more are closed at once and counted as refused.</summary>
+    /// <summary>Most open connections (Tcp, Tls; default 256), and at most 32 from one address; more are closed at once
+    /// and counted as refused.</summary>
     public int MaxConnections { get; set; } = 256;
 
     /// <summary>A connection that sends nothing for this long is closed (default 10 minutes; senders reconnect).</summary>

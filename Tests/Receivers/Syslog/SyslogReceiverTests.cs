@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using AnomalyZT.Silo.Receivers.Syslog;
 using H = AnomalyZT.Tests.Receivers.Syslog.SyslogReceiverHarness;
 
 namespace AnomalyZT.Tests.Receivers.Syslog;
@@ -129,6 +130,71 @@ public sealed class SyslogReceiverTests
         Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(0.8), $"the batches were admitted after {clock.Elapsed}, not delayed by the rate limit");
         Assert.Equal(new(3, 0, 0), (H.Sum(rows, "syslog:tcp").Accepted, H.Sum(rows, "syslog:tcp").Limited, H.Sum(rows, "syslog:tcp").Refused));
         Assert.Equal(HttpStatusCode.OK, await h.IdentityAsync("tcp-slow-2"));
+    }
+
+    [Fact]
+    public async Task Tcp_HeldBackByTheRateLimitLongerThanTheIdleTimeout_KeepsReadingTheConnection()
+    {
+        var settings = H.Listener(0, "tcp", "Tcp", "tcp-stall", "127.0.0.1");
+        settings["Syslog:Listeners:0:IdleTimeout"] = "00:00:01";
+        settings["Ingest:RateLimit:Shippers:tcp-stall:EventsPerSecond"] = "1";
+        settings["Ingest:RateLimit:Shippers:tcp-stall:Burst"] = "1";
+        await using var h = await H.StartAsync(settings);
+        using var client = new TcpClient();
+        await client.ConnectAsync(h.EndPoint("tcp"), Ct);
+        var stream = client.GetStream();
+
+        // Two lines take the bucket to -1 token, so the next batch waits about 2 s for it: longer than the 1 s idle
+        // timeout. A third line sent meanwhile is acknowledged by the kernel and must still be read after the wait.
+        await stream.WriteAsync(Lines("tcp-stall-0", "tcp-stall-1"), Ct);
+        await h.WaitForCountsAsync(r => H.Sum(r, "syslog:tcp").Accepted >= 2, "the first two");
+        await stream.WriteAsync(Lines("tcp-stall-2"), Ct);
+        await Task.Delay(300, Ct); // a separate read, sent while the previous batch waits
+        await stream.WriteAsync(Lines("tcp-stall-3"), Ct);
+
+        var rows = await h.WaitForCountsAsync(r => H.Sum(r, "syslog:tcp").Accepted >= 4, "all 4 after the wait");
+        Assert.Equal(new(4, 0, 0), (H.Sum(rows, "syslog:tcp").Accepted, H.Sum(rows, "syslog:tcp").Limited, H.Sum(rows, "syslog:tcp").Refused));
+        Assert.Equal(HttpStatusCode.OK, await h.IdentityAsync("tcp-stall-3"));
+    }
+
+    [Fact]
+    public async Task Tcp_MoreConnectionsFromOneAddressThanItsCap_AreRefusedAndCounted_OthersStillServed()
+    {
+        await using var h = await H.StartAsync(H.Listener(0, "tcp", "Tcp", "tcp-many", "127.0.0.1"));
+        var clients = new List<TcpClient>();
+        try
+        {
+            for (var i = 0; i <= SyslogListener.MaxConnectionsPerAddress; i++)
+            {
+                var client = new TcpClient();
+                clients.Add(client);
+                await client.ConnectAsync(h.EndPoint("tcp"), Ct);
+            }
+
+            var rows = await h.WaitForCountsAsync(r => H.Sum(r, "syslog:tcp", SyslogListener.ConnectionLimit).Refused >= 1, "a refused connection");
+            await clients[0].GetStream().WriteAsync(Lines("tcp-many-0"), Ct);
+            rows = await h.WaitForCountsAsync(r => H.Sum(r, "syslog:tcp", "tcp-many").Accepted >= 1, "a line over a connection under the cap");
+            Assert.Equal(1, H.Sum(rows, "syslog:tcp", SyslogListener.ConnectionLimit).Refused);
+            Assert.Equal(1, H.Messages(H.Sum(rows, "syslog:tcp", SyslogListener.ConnectionLimit)));
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                client.Dispose();
+            }
+        }
+    }
+
+    private static byte[] Lines(params string[] users)
+    {
+        var text = new StringBuilder();
+        foreach (var user in users)
+        {
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"<38>1 - host sshd - - - Failed password for {user} from 10.1.2.3 port 1 ssh2\n");
+        }
+
+        return Encoding.UTF8.GetBytes(text.ToString());
     }
 
     private static async Task<string> LinesFileAsync(string user, int count)

@@ -1,11 +1,14 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using AnomalyZT.Tests.Response;
 
 namespace AnomalyZT.Tests.Receivers.Syslog;
 
 /// <summary>Certificates made with openssl for the TLS listener tests, in a temp dir: a CA, a server certificate for
 /// 127.0.0.1, a client certificate (CN <see cref="ClientName"/>) signed by the CA, and a client certificate signed by
-/// another CA. Used as an xunit class fixture.</summary>
+/// another CA; more client certificates (any subject, any validity) can be issued by the CA in a test. Used as an
+/// xunit class fixture.</summary>
 public sealed class SyslogTlsPeers : IAsyncLifetime
 {
     public const string ClientName = "sshd-host-1";
@@ -44,6 +47,20 @@ public sealed class SyslogTlsPeers : IAsyncLifetime
             await Run(["x509", "-req", "-in", leaf + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key", "-CAcreateserial", "-out", leaf + ".pem",
                 "-days", "2", "-extfile", ext + ".ext"]);
         }
+    }
+
+    /// <summary>A client certificate (with its key) for <paramref name="subject"/> issued by the test CA, valid from
+    /// <paramref name="notBefore"/> to <paramref name="notAfter"/> (whole seconds; within the CA's validity).</summary>
+    public X509Certificate2 IssueClient(string subject, DateTimeOffset notBefore, DateTimeOffset notAfter)
+    {
+        using var ca = X509Certificate2.CreateFromPemFile(File("ca.pem"), File("ca.key"));
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        using var issued = request.Create(ca, notBefore, notAfter, RandomNumberGenerator.GetBytes(16));
+        return issued.CopyWithPrivateKey(key);
     }
 
     /// <summary>Settings of a Tls listener at index <paramref name="i"/> using these certificates.</summary>

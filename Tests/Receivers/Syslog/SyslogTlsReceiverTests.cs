@@ -58,6 +58,81 @@ public sealed class SyslogTlsReceiverTests(SyslogTlsPeers peers) : IClassFixture
         Assert.Equal(HttpStatusCode.NotFound, await h.IdentityAsync("tls-mallory"));
     }
 
+    [Fact]
+    public async Task ClientCertificates_AreCheckedAtEachHandshakesTime_NotWhenTheListenerStarted()
+    {
+        await using var h = await H.StartAsync(peers.TlsListener(0, "tls"));
+
+        // A first client makes sure the listener runs (and, before the fix, had fixed its verification time).
+        using (var client = X509Certificate2.CreateFromPemFile(peers.File("client.pem"), peers.File("client.key")))
+        await using (var first = await OpenTlsAsync(h.EndPoint("tls"), client))
+        {
+            await first.SendAsync("Failed password for tls-first from 10.1.2.8 port 1 ssh2");
+            await h.WaitForCountsAsync(r => H.Sum(r, "syslog:tls", SyslogTlsPeers.ClientName).Accepted >= 1, "the first TLS client");
+        }
+
+        // Issued after that: one valid only from a whole second later, one that expires a second earlier. Certificate
+        // times are whole seconds.
+        var now = DateTimeOffset.UtcNow;
+        var turn = new DateTimeOffset(now.Ticks - (now.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero).AddSeconds(2);
+        using var ca = X509CertificateLoader.LoadCertificateFromFile(peers.File("ca.pem"));
+        using var late = peers.IssueClient("CN=tls-late", turn, turn.AddHours(1));
+        using var expiring = peers.IssueClient("CN=tls-expiring", ca.NotBefore.ToUniversalTime(), turn.AddSeconds(-1));
+        var wait = turn.AddMilliseconds(200) - DateTimeOffset.UtcNow;
+        await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, Ct); // certificate validity is checked against the real clock
+
+        await using (var valid = await OpenTlsAsync(h.EndPoint("tls"), late))
+        {
+            await valid.SendAsync("Failed password for tls-late from 10.1.2.8 port 1 ssh2");
+            await h.WaitForCountsAsync(r => H.Sum(r, "syslog:tls", "tls-late").Accepted >= 1, "the client whose certificate became valid after the start");
+        }
+
+        await SendOverTlsAsync(h.EndPoint("tls"), expiring);
+        var rows = await h.WaitForCountsAsync(r => H.Sum(r, "syslog:tls", "unauthenticated").Rejected >= 1, "the client whose certificate expired");
+        Assert.Equal(0, H.Messages(H.Sum(rows, "syslog:tls", "tls-expiring")));
+        Assert.Equal(HttpStatusCode.NotFound, await h.IdentityAsync("tls-mallory"));
+    }
+
+    [Fact]
+    public async Task ClientCertificate_WithoutASubjectCn_IsRefused_NotNamedAfterItsOuOrO()
+    {
+        await using var h = await H.StartAsync(peers.TlsListener(0, "tls"));
+        using var ca = X509CertificateLoader.LoadCertificateFromFile(peers.File("ca.pem"));
+        using var nameless = peers.IssueClient("O=AnomalyZT test, OU=ops, E=ops@example.test", ca.NotBefore.ToUniversalTime(), ca.NotAfter.ToUniversalTime());
+
+        await SendOverTlsAsync(h.EndPoint("tls"), nameless);
+        var rows = await h.WaitForCountsAsync(r => H.Sum(r, "syslog:tls", "unauthenticated").Rejected >= 1, "the refused client");
+        Assert.Equal(1, H.Messages(H.Sum(rows, "syslog:tls")));
+        Assert.Equal(HttpStatusCode.NotFound, await h.IdentityAsync("tls-mallory"));
+    }
+
+    /// <summary>Connects and completes the handshake with <paramref name="certificate"/>; the caller sends and waits
+    /// for the counts before closing (closing at once could reset the connection before the listener read it).</summary>
+    private async Task<TlsClient> OpenTlsAsync(IPEndPoint endPoint, X509Certificate2 certificate)
+    {
+        using var ca = X509CertificateLoader.LoadCertificateFromFile(peers.File("ca.pem"));
+        var tcp = new TcpClient();
+        try
+        {
+            await tcp.ConnectAsync(endPoint, Ct);
+            var ssl = new SslStream(tcp.GetStream(), false);
+            var trust = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+            trust.CustomTrustStore.Add(ca);
+            await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = "localhost",
+                ClientCertificates = [certificate],
+                CertificateChainPolicy = trust,
+            }, Ct);
+            return new TlsClient(tcp, ssl);
+        }
+        catch
+        {
+            tcp.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Connects, tries the handshake and a message; the server's refusal may surface on either.</summary>
     private async Task SendOverTlsAsync(IPEndPoint endPoint, X509Certificate2? certificate)
     {
@@ -113,6 +188,21 @@ public sealed class SyslogTlsReceiverTests(SyslogTlsPeers peers) : IClassFixture
         var process = PeerProcess.Start(rsyslogd, ["-n", "-f", config, "-i", Path.Combine(dir, "rsyslogd.pid")], dir);
         await process.WaitForPortAsync(input, StartTimeout, Ct);
         return new Rsyslog(process, input);
+    }
+
+    private sealed class TlsClient(TcpClient tcp, SslStream ssl) : IAsyncDisposable
+    {
+        public async Task SendAsync(string sshdLine)
+        {
+            await ssl.WriteAsync(System.Text.Encoding.UTF8.GetBytes("<38>1 - host sshd - - - " + sshdLine + "\n"), Ct);
+            await ssl.FlushAsync(Ct);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await ssl.DisposeAsync();
+            tcp.Dispose();
+        }
     }
 
     private sealed record Rsyslog(PeerProcess Process, int InputPort) : IAsyncDisposable
