@@ -134,17 +134,7 @@ public static class OtlpJsonReader
                     {
                         CheckRecordBudget(index, "log records");
                         string? error = null;
-                        var record = refusal is null ? LogRecord(lr, index, scope, out error) : null;
-                        if (record is null)
-                        {
-                            errors.Add(new DropInError(index, refusal ?? error!));
-                        }
-                        else
-                        {
-                            records.Add(record);
-                        }
-
-                        index++;
+                        Collect(refusal is null ? LogRecord(lr, index, scope, out error) : null, refusal ?? error, index++, records, errors);
                     }
                 }
             }
@@ -449,6 +439,19 @@ public static class OtlpJsonReader
         }
 
         return true;
+    }
+
+    /// <summary>Keeps a read record, or its rejection with <paramref name="reason"/>.</summary>
+    internal static void Collect(OtlpLogRecord? record, string? reason, int index, List<OtlpLogRecord> records, List<DropInError> errors)
+    {
+        if (record is null)
+        {
+            errors.Add(new DropInError(index, reason ?? "log record rejected"));
+        }
+        else
+        {
+            records.Add(record);
+        }
     }
 
     /// <summary>Refuses the whole body once it holds more than <see cref="MaxRecords"/> items.</summary>

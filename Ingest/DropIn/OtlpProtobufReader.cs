@@ -120,17 +120,7 @@ public static partial class OtlpProtobufReader
             {
                 OtlpJsonReader.CheckRecordBudget(index, "log records");
                 string? error = null;
-                var record = refusal is null ? LogRecord(lr, index, scope, out error) : null;
-                if (record is null)
-                {
-                    errors.Add(new DropInError(index, refusal ?? error!));
-                }
-                else
-                {
-                    records.Add(record);
-                }
-
-                index++;
+                OtlpJsonReader.Collect(refusal is null ? LogRecord(lr, index, scope, out error) : null, refusal ?? error, index++, records, errors);
             }
             else if (field != 2)
             {
