@@ -33,18 +33,11 @@ internal static partial class IngestEndpoints
         using var events = new PooledList<EngineEvent>();
         var tally = DecodeCloudTrail("http", [new DropInItem(0, CloudTrailFormat, body)], events, letters, rejected, tokens, now,
             now + (options.Value.MaxFutureSkewSeconds * 1000L), options.Value.MaxFutureSkewSeconds);
-        if (!gate.TryAdmit(http, Receiver, CloudTrailFormat, tally.Accepted + tally.Rejected))
+        var (outcome, dispatch) = await gate.AdmitAsync(http, runtime, Receiver, CloudTrailFormat, tally.Accepted + tally.Rejected, events.Memory, letters, ct)
+            .ConfigureAwait(false);
+        if (outcome != Receivers.Admission.Taken)
         {
-            return RateLimited();
-        }
-
-        var dispatch = await runtime.DispatchAsync(events.Memory, letters, ct).ConfigureAwait(false);
-        if (!dispatch.Admitted)
-        {
-            gate.Refused(http, Receiver, CloudTrailFormat, tally.Accepted + tally.Rejected);
-            http.Response.Headers.RetryAfter = ((int)Math.Ceiling(dispatch.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return Results.Json(new Security.ErrorBody("busy", "the engine's queues are full; nothing of this body was taken, retry it after Retry-After seconds"),
-                Serialization.AnomalyJsonContext.Default.ErrorBody, statusCode: StatusCodes.Status429TooManyRequests);
+            return NotTaken(outcome);
         }
 
         metrics.Ingested(CloudTrailFormat, tally.Accepted, tally.Rejected, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);

@@ -163,17 +163,10 @@ internal static partial class IngestEndpoints
         HttpContext http, string receiver, Receivers.ShipperGate gate, IGrainRuntime runtime, PooledList<EngineEvent> events,
         List<DeadLetter> letters, List<FormatTally> tallies, CancellationToken ct)
     {
-        var records = tallies.Sum(t => t.Accepted + t.Rejected);
-        if (!gate.TryAdmit(http, receiver, "*", records))
+        var (outcome, _) = await gate.AdmitAsync(http, runtime, receiver, "*", tallies.Sum(t => t.Accepted + t.Rejected), events.Memory, letters, ct)
+            .ConfigureAwait(false);
+        if (outcome != Receivers.Admission.Taken)
         {
-            return false;
-        }
-
-        var dispatch = await runtime.DispatchAsync(events.Memory, letters, ct).ConfigureAwait(false);
-        if (!dispatch.Admitted)
-        {
-            gate.Refused(http, receiver, "*", records);
-            http.Response.Headers.RetryAfter = ((int)Math.Ceiling(dispatch.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             return false;
         }
 

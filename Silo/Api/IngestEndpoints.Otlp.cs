@@ -98,22 +98,16 @@ internal static partial class IngestEndpoints
         HttpContext http, IGrainRuntime runtime, RuntimeMetrics metrics, Receivers.ShipperGate gate, string source, string rejectedName, bool protobuf,
         PooledList<EngineEvent> events, List<DeadLetter> letters, long started, CancellationToken ct)
     {
-        if (!gate.TryAdmit(http, source, protobuf ? "otlp-protobuf" : "otlp-json", events.Count + letters.Count))
+        var format = protobuf ? "otlp-protobuf" : "otlp-json";
+        var (outcome, _) = await gate.AdmitAsync(http, runtime, source, format, events.Count + letters.Count, events.Memory, letters, ct).ConfigureAwait(false);
+        if (outcome != Receivers.Admission.Taken)
         {
-            return Results.StatusCode(StatusCodes.Status429TooManyRequests);
-        }
-
-        var dispatch = await runtime.DispatchAsync(events.Memory, letters, ct).ConfigureAwait(false);
-        if (!dispatch.Admitted)
-        {
-            gate.Refused(http, source, protobuf ? "otlp-protobuf" : "otlp-json", events.Count + letters.Count);
-            // OTLP clients retry 429 and 503 with back-off (honouring Retry-After).
-            http.Response.Headers.RetryAfter = ((int)Math.Ceiling(dispatch.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            // OTLP clients retry 429 with back-off, honouring Retry-After.
             return Results.StatusCode(StatusCodes.Status429TooManyRequests);
         }
 
         metrics.Ingested(source, events.Count, letters.Count, Stopwatch.GetElapsedTime(started).TotalSeconds);
-        gate.Delivered(http, source, protobuf ? "otlp-protobuf" : "otlp-json", events.Count, letters.Count);
+        gate.Delivered(http, source, format, events.Count, letters.Count);
         if (protobuf)
         {
             // Export*ServiceResponse { partial_success = 1 { rejected_* = 1 (int64), error_message = 2 } }; empty when all taken.

@@ -54,9 +54,12 @@ internal static partial class IngestEndpoints
     /// <summary>The receiver name of <c>/v1/ingest/{format}</c> in <c>/v1/receivers</c>.</summary>
     private const string Receiver = "http:ingest";
 
-    /// <summary>The answer when the shipper is over its rate limit (Retry-After already set): nothing was taken.</summary>
-    private static IResult RateLimited() =>
-        Results.Json(new ErrorBody("rate_limited", "this shipper is over its rate limit (Ingest:RateLimit); nothing of this body was taken, retry it after Retry-After seconds"),
+    /// <summary>The 429 for a body that was not taken (Retry-After already set): over the shipper's rate limit, or the
+    /// engine's queues are full.</summary>
+    private static IResult NotTaken(Receivers.Admission outcome) => outcome == Receivers.Admission.Limited
+        ? Results.Json(new ErrorBody("rate_limited", "this shipper is over its rate limit (Ingest:RateLimit); nothing of this body was taken, retry it after Retry-After seconds"),
+            Serialization.AnomalyJsonContext.Default.ErrorBody, statusCode: StatusCodes.Status429TooManyRequests)
+        : Results.Json(new ErrorBody("busy", "the engine's queues are full; nothing of this body was taken, retry it after Retry-After seconds"),
             Serialization.AnomalyJsonContext.Default.ErrorBody, statusCode: StatusCodes.Status429TooManyRequests);
 
     public static void MapIngest(this IEndpointRouteBuilder app) =>
@@ -148,18 +151,11 @@ internal static partial class IngestEndpoints
                 letters[i] = new DeadLetter(0, now, "http:" + canonical, rejected[i].LineNumber, rejected[i].Reason, rejected[i].Payload);
             }
 
-            if (!gate.TryAdmit(http, Receiver, canonical, summary.Accepted + summary.Rejected))
+            var (outcome, dispatch) = await gate.AdmitAsync(http, runtime, Receiver, canonical, summary.Accepted + summary.Rejected, events.Memory, letters, ct)
+                .ConfigureAwait(false);
+            if (outcome != Receivers.Admission.Taken)
             {
-                return RateLimited();
-            }
-
-            var dispatch = await runtime.DispatchAsync(events.Memory, letters, ct).ConfigureAwait(false);
-            if (!dispatch.Admitted)
-            {
-                gate.Refused(http, Receiver, canonical, summary.Accepted + summary.Rejected);
-                http.Response.Headers.RetryAfter = ((int)Math.Ceiling(dispatch.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                return Results.Json(new ErrorBody("busy", "the engine's queues are full; nothing of this body was taken, retry it after Retry-After seconds"),
-                    Serialization.AnomalyJsonContext.Default.ErrorBody, statusCode: StatusCodes.Status429TooManyRequests);
+                return NotTaken(outcome);
             }
 
             metrics.Ingested(canonical, summary.Accepted, summary.Rejected, Stopwatch.GetElapsedTime(started).TotalSeconds);

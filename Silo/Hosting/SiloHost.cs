@@ -55,7 +55,7 @@ public static partial class SiloHost
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<EmbeddedRuntimeOptions>, EmbeddedRuntimeOptionsValidator>();
         services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.SectionName).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>();
+        services.AddSingleton<IValidateOptions<IngestOptions>>(new SelfValidator<IngestOptions>(o => o.Validate()));
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName);
         services.AddOptions<ObservabilityOptions>().BindConfiguration(ObservabilityOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ObservabilityOptions>, ObservabilityOptionsValidator>();
@@ -158,11 +158,11 @@ public static partial class SiloHost
     {
         services.AddSingleton(sp => new Receivers.ReceiverStats(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddOptions<Receivers.RateLimitOptions>().BindConfiguration(Receivers.RateLimitOptions.SectionName).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<Receivers.RateLimitOptions>, RateLimitOptionsValidator>();
+        services.AddSingleton<IValidateOptions<Receivers.RateLimitOptions>>(new SelfValidator<Receivers.RateLimitOptions>(o => o.Validate()));
         services.AddSingleton(sp => new Receivers.ShipperRateLimiter(
             sp.GetRequiredService<IOptions<Receivers.RateLimitOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
         services.AddOptions<Receivers.OtlpMappingOptions>().BindConfiguration(Receivers.OtlpMappingOptions.SectionName).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<Receivers.OtlpMappingOptions>, OtlpMappingOptionsValidator>();
+        services.AddSingleton<IValidateOptions<Receivers.OtlpMappingOptions>>(new SelfValidator<Receivers.OtlpMappingOptions>(o => o.Validate()));
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<Receivers.OtlpMappingOptions>>().Value.ToMapping());
         services.AddSingleton(sp => new Receivers.ShipperGate(sp.GetRequiredService<Receivers.ReceiverStats>(), sp.GetRequiredService<Receivers.ShipperRateLimiter>()));
         services.AddSingleton(sp => new Receivers.ReceiverDispatcher(
@@ -175,7 +175,7 @@ public static partial class SiloHost
     private static void AddCluster(IServiceCollection services)
     {
         services.AddOptions<Cluster.ClusterOptions>().BindConfiguration(Cluster.ClusterOptions.SectionName).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<Cluster.ClusterOptions>, ClusterOptionsValidator>();
+        services.AddSingleton<IValidateOptions<Cluster.ClusterOptions>>(new SelfValidator<Cluster.ClusterOptions>(o => o.Validate()));
         services.AddOptions<Cluster.Bus.RabbitBusOptions>().BindConfiguration(Cluster.Bus.RabbitBusOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<Cluster.Bus.RabbitBusOptions>, Cluster.Bus.RabbitBusOptionsValidator>();
         services.AddSingleton(sp => new Cluster.Bus.PartitionBus(
@@ -433,15 +433,6 @@ internal sealed class SiemOptionsValidator : IValidateOptions<Siem.SiemOptions>
     }
 }
 
-internal sealed class ClusterOptionsValidator : IValidateOptions<Cluster.ClusterOptions>
-{
-    public ValidateOptionsResult Validate(string? name, Cluster.ClusterOptions o)
-    {
-        var errors = o.Validate();
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-    }
-}
-
 internal sealed class ObservabilityOptionsValidator : IValidateOptions<ObservabilityOptions>
 {
     public ValidateOptionsResult Validate(string? name, ObservabilityOptions o)
@@ -461,29 +452,14 @@ internal sealed class ObservabilityOptionsValidator : IValidateOptions<Observabi
     }
 }
 
-internal sealed class OtlpMappingOptionsValidator : IValidateOptions<Receivers.OtlpMappingOptions>
+/// <summary>Validates options that check themselves (a <c>Validate()</c> returning one "X is V; X must be …" message per
+/// problem).</summary>
+internal sealed class SelfValidator<T>(Func<T, IReadOnlyList<string>> validate) : IValidateOptions<T>
+    where T : class
 {
-    public ValidateOptionsResult Validate(string? name, Receivers.OtlpMappingOptions o)
+    public ValidateOptionsResult Validate(string? name, T options)
     {
-        var errors = o.Validate();
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-    }
-}
-
-internal sealed class RateLimitOptionsValidator : IValidateOptions<Receivers.RateLimitOptions>
-{
-    public ValidateOptionsResult Validate(string? name, Receivers.RateLimitOptions o)
-    {
-        var errors = o.Validate();
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-    }
-}
-
-internal sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
-{
-    public ValidateOptionsResult Validate(string? name, IngestOptions options)
-    {
-        var errors = options.Validate();
+        var errors = validate(options);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -12,7 +12,6 @@ internal sealed partial class NetFlowCollector
     private readonly ConcurrentQueue<FlowBatch> _unsent = new();
     private long _unknownSourceDatagrams;
     private long _refusedBatches;
-    private long _kernelDropsSeen;
     private readonly WarningGate _unknownSourceLog;
     private readonly WarningGate _rejectedLog;
     private readonly WarningGate _limitedLog;
@@ -97,15 +96,9 @@ internal sealed partial class NetFlowCollector
 
     private void CheckKernelDrops()
     {
-        if (_kernelDrops is null || !_kernelLog.TryEnter(out _))
+        if (_kernelDrops is not null && _kernelLog.TryEnter(out _) && _kernelDrops.TryTakeNew(out var added, out var total))
         {
-            return;
-        }
-
-        if (_kernelDrops.Read() is { } drops && drops > _kernelDropsSeen)
-        {
-            LogKernelDrops(drops - _kernelDropsSeen, drops);
-            _kernelDropsSeen = drops;
+            LogKernelDrops(added, total);
         }
     }
 

@@ -22,25 +22,13 @@ public sealed class SourceAllowlist
     /// <summary>Parses the entries; throws <see cref="ArgumentException"/> naming <paramref name="key"/> and the bad entry.</summary>
     public SourceAllowlist(IEnumerable<AllowedSource> sources, string key)
     {
-        var entries = new List<(IPNetwork, string)>();
-        var i = 0;
-        foreach (var s in sources)
+        var list = sources.ToList();
+        if (Validate(list, key) is [var first, ..])
         {
-            if (string.IsNullOrWhiteSpace(s.Name))
-            {
-                throw new ArgumentException($"{key}:{i}:Name is empty; each allowed source needs a name (it is the shipper name in metrics)");
-            }
-
-            if (!TryParse(s.Cidr, out var network))
-            {
-                throw new ArgumentException($"{key}:{i}:Cidr is '{s.Cidr}'; it must be an IP address or CIDR such as 10.0.0.0/8");
-            }
-
-            entries.Add((network, s.Name));
-            i++;
+            throw new ArgumentException(first);
         }
 
-        _entries = [.. entries];
+        _entries = [.. list.Select(s => (TryParse(s.Cidr, out var network) ? network : default, s.Name))];
     }
 
     /// <summary>Entries configured.</summary>

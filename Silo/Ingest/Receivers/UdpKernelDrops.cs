@@ -52,6 +52,23 @@ internal sealed class UdpKernelDrops
         }
     }
 
+    private long _reported;
+
+    /// <summary>True when drops grew since the last call that returned true: <paramref name="added"/> is the growth,
+    /// <paramref name="total"/> the count since the socket was opened. One caller (a receiver's loop) per socket.</summary>
+    public bool TryTakeNew(out long added, out long total)
+    {
+        total = Read() ?? _reported;
+        added = total - _reported;
+        if (added <= 0)
+        {
+            return false;
+        }
+
+        _reported = total;
+        return true;
+    }
+
     /// <summary>Datagrams dropped since the socket was opened, or null when its row is gone (socket closed).</summary>
     public long? Read()
     {

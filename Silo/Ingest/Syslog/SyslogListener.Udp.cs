@@ -79,15 +79,9 @@ internal sealed partial class SyslogListener
     /// they are in <c>anomalyzt.receiver.kernel_drops</c> either way.</summary>
     private void CheckKernelDrops()
     {
-        if (_kernelDrops is null || _kernelGate is null || !_kernelGate.TryEnter(out _))
+        if (_kernelDrops is not null && _kernelGate is not null && _kernelGate.TryEnter(out _) && _kernelDrops.TryTakeNew(out var added, out var total))
         {
-            return;
-        }
-
-        if (_kernelDrops.Read() is { } drops && drops > _kernelDropsSeen)
-        {
-            LogKernelDrops(Options.Name, drops - _kernelDropsSeen, drops);
-            _kernelDropsSeen = drops;
+            LogKernelDrops(Options.Name, added, total);
         }
     }
 

@@ -30,7 +30,6 @@ internal sealed partial class SyslogListener : IDisposable
     private readonly WarningGate _limitGate;
     private readonly UdpKernelDrops? _kernelDrops;
     private readonly WarningGate? _kernelGate;
-    private long _kernelDropsSeen;
     private readonly WarningGate _addressLimitGate;
     private readonly WarningGate _datagramFailureGate;
     private readonly X509Certificate2? _serverCertificate;
